@@ -1,0 +1,1 @@
+"""SpectralSplats for Blender: register()/unregister() only."""

@@ -1,0 +1,29 @@
+"""Typed errors of the engine.
+
+Every error says what is wrong and what to do about it. They cross the boundary to
+Blender as data: the Blender layer relays ``str(error)`` with ``self.report``.
+"""
+
+from __future__ import annotations
+
+
+class SpectralSplatsError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+
+class SplatFileError(SpectralSplatsError, ValueError):
+    """A file could not be read as, or written as, a Gaussian splat file."""
+
+    def __init__(self, path, problem: str, fix: str):
+        self.path = str(path)
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{self.path}: {problem}. {fix}")
+
+
+class CameraError(SpectralSplatsError, ValueError):
+    """Camera data that cannot describe a pinhole camera."""
+
+
+class RenderError(SpectralSplatsError, ValueError):
+    """Inputs to the renderer that it cannot use (shapes, values, backend)."""
