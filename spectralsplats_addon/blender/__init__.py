@@ -1,0 +1,17 @@
+"""The Blender layer: operators, panels and data glue. Never imports torch."""
+
+from __future__ import annotations
+
+from . import import_operator
+
+_modules = (import_operator,)
+
+
+def register() -> None:
+    for module in _modules:
+        module.register()
+
+
+def unregister() -> None:
+    for module in reversed(_modules):
+        module.unregister()
