@@ -1,0 +1,65 @@
+"""The extension registers and unregisters cleanly, twice, without touching bpy.context."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import bpy
+import pytest
+
+import spectralsplats_addon
+
+CLASS_NAMES = ("SPECTRALSPLATS_OT_import_ply", "SPECTRALSPLATS_FH_import_ply")
+
+
+def import_menu_funcs():
+    return [f for f in bpy.types.TOPBAR_MT_file_import._dyn_ui_initialize()
+            if getattr(f, "__module__", "").startswith("spectralsplats_addon")]
+
+
+@pytest.fixture
+def unregistered():
+    """The add-on unregistered for the test, and restored to its earlier state after."""
+    was_registered = hasattr(bpy.types, CLASS_NAMES[0])
+    if was_registered:
+        spectralsplats_addon.unregister()
+    yield
+    if was_registered:
+        spectralsplats_addon.register()
+
+
+def test_register_unregister_twice_leaves_nothing_behind(unregistered):
+    for _ in range(2):
+        spectralsplats_addon.register()
+        for name in CLASS_NAMES:
+            assert hasattr(bpy.types, name), f"{name} not registered"
+        assert len(import_menu_funcs()) == 1
+        assert "import_ply" in dir(bpy.ops.spectralsplats)
+        spectralsplats_addon.unregister()
+        for name in CLASS_NAMES:
+            assert not hasattr(bpy.types, name), f"{name} left registered"
+        assert import_menu_funcs() == []
+
+
+def test_import_and_register_never_touch_bpy_context():
+    """bpy.context is swapped for a trap before the add-on is imported and registered."""
+    code = textwrap.dedent("""
+        import bpy
+
+        class Trap:
+            def __getattr__(self, name):
+                raise AssertionError(f"bpy.context.{name} used at import or register time")
+
+        real, bpy.context = bpy.context, Trap()
+        import spectralsplats_addon
+        spectralsplats_addon.register()
+        spectralsplats_addon.unregister()
+        spectralsplats_addon.register()
+        bpy.context = real
+        spectralsplats_addon.unregister()
+        print("OK")
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "OK" in done.stdout, done.stderr[-2000:]
