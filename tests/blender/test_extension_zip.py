@@ -44,6 +44,7 @@ INSTALL_AND_IMPORT = textwrap.dedent("""
         "points": len(obj.data.vertices),
         "attributes": sorted(a.name for a in obj.data.attributes),
         "plyfile": plyfile.__file__,
+        "torch_loaded": "torch" in sys.modules,
     }))
 """)
 
@@ -70,3 +71,4 @@ def test_zip_builds_validates_installs_and_imports(tmp_path):
     assert report["import"] == ["FINISHED"] and report["object"] == "donut"
     assert report["points"] == 45624
     assert {"opacity", "scale", "rotation", "sh_0", "Col"} <= set(report["attributes"])
+    assert report["torch_loaded"] is False  # the Blender side never loads torch
