@@ -27,3 +27,11 @@ class CameraError(SpectralSplatsError, ValueError):
 
 class RenderError(SpectralSplatsError, ValueError):
     """Inputs to the renderer that it cannot use (shapes, values, backend)."""
+
+
+class ConfigError(SpectralSplatsError, ValueError):
+    """Tracking settings that are unknown, out of range or inconsistent with each other."""
+
+
+class LossInputError(SpectralSplatsError, ValueError):
+    """Images or weights given to a loss that it cannot compare (shapes, ranks, sizes)."""

@@ -1,0 +1,211 @@
+"""Tracking settings: one dataclass holds every fraction, band count, weight and rate.
+
+Torch-free (the Blender layer writes it into job.json). Iterations are counted per frame:
+
+    step 0 ............ warm-up ............ spectral expansion ............ spatial refinement
+         |<- warmup_fraction * iterations ->|
+         |<------------- spectral_fraction * iterations ------------->|
+                                                                       |<- the rest ->|
+
+During warm-up the annealing parameter alpha is held at ``alpha_start``; during the
+expansion it rises to ``num_bands`` (engine/schedule.py, docs/spectral.md); the spatial phase
+refines with L1 or L2 plus D-SSIM.
+
+Example::
+
+    >>> cfg = preset("fast")
+    >>> TrackingConfig.from_dict(cfg.to_dict()) == cfg
+    True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Literal
+
+from .errors import ConfigError
+
+Expansion = Literal["linear_band", "linear_frequency"]
+SpatialLoss = Literal["l1", "l2"]
+
+EXPANSIONS: tuple[str, ...] = ("linear_band", "linear_frequency")
+SPATIAL_LOSSES: tuple[str, ...] = ("l1", "l2")
+
+
+def _doc(text: str, default):
+    return field(default=default, metadata={"doc": text})
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """Every setting of the per-frame optimisation. Defaults are the "robust" preset.
+
+    Each field's meaning is in its ``metadata["doc"]`` (see ``describe()``) and in
+    docs/spectral.md.
+    """
+
+    # -- iterations and phases ------------------------------------------------------------
+    iterations: int = _doc("optimisation steps per frame (default 500)", 500)
+    spectral_fraction: float = _doc(
+        "fraction of the steps in the spectral phase (warm-up + expansion); the rest is the "
+        "spatial phase. 1.0: no spatial phase (default 0.7)", 0.7)
+    warmup_fraction: float = _doc(
+        "fraction of the steps, from step 0, with alpha held at alpha_start; at most "
+        "spectral_fraction (default 0.1)", 0.1)
+
+    # -- spectral moments and annealing ---------------------------------------------------
+    alpha_start: float = _doc(
+        "annealing parameter during warm-up; band j (radii [2^j, 2^(j+1)) cycles per image) "
+        "has full weight once alpha >= j + 1, so 1.0 means the lowest band alone "
+        "(default 1.0)", 1.0)
+    num_bands: int = _doc(
+        "log-radial bands supervised; band j = 0 .. num_bands-1 holds radii [2^j, 2^(j+1)). "
+        "7 reaches 128 cycles per image, the Nyquist radius of a 256-pixel side; bands past "
+        "a smaller image's spectrum are empty and add nothing (default 7)", 7)
+    expansion: Expansion = _doc(
+        "how alpha rises after warm-up: 'linear_band' (alpha linear in time, the cut-off "
+        "2^alpha grows exponentially: the paper's derivation) or 'linear_frequency' (the "
+        "cut-off frequency rises linearly: the paper's practice) (default "
+        "'linear_frequency')", "linear_frequency")
+    dc_weight: float = _doc(
+        "weight of the DC moment (mean colour, total mass), kept apart from the bands; 0 "
+        "leaves it out: it carries no position (default 0.0)", 0.0)
+    supervise_alpha: bool = _doc(
+        "when the target has an alpha channel, append it to RGB as a fourth channel of the "
+        "spectral (and spatial) loss (default True)", True)
+
+    # -- spatial refinement ---------------------------------------------------------------
+    spatial_loss: SpatialLoss = _doc("pixel loss of the spatial phase: 'l1' or 'l2' (default 'l1')",
+                                     "l1")
+    dssim_weight: float = _doc(
+        "lambda of (1 - lambda) * pixel + lambda * (1 - SSIM), as in 3DGS (default 0.2)", 0.2)
+    spectral_weight_in_spatial_phase: float = _doc(
+        "factor on the spectral loss (all bands at full weight) kept during the spatial "
+        "phase; 0 hands over entirely (default 0.0)", 0.0)
+
+    # -- learning rates (Adam) --------------------------------------------------------------
+    lr_translation: float = _doc("rigid translation, scene units per step (default 1e-2)", 1e-2)
+    lr_rotation: float = _doc("rigid rotation, radians (axis-angle) per step (default 5e-3)", 5e-3)
+    lr_control_points: float = _doc(
+        "per-control-point offsets and rotations of the direct model (default 1e-3)", 1e-3)
+    lr_mlp: float = _doc("network weights of the mlp deformation model (default 5e-4)", 5e-4)
+    lr_final_fraction: float = _doc(
+        "learning rate at a frame's last step as a fraction of the initial one, decayed "
+        "exponentially in between; 1.0 keeps it constant (default 0.1)", 0.1)
+
+    # -- regularisers (used by the direct and mlp deformation models) ----------------------
+    arap_weight: float = _doc(
+        "as-rigid-as-possible weight between neighbouring control points (default 1e-2)", 1e-2)
+    temporal_weight: float = _doc(
+        "temporal smoothness weight on control-point motion between frames (default 1e-3)",
+        1e-3)
+
+    def __post_init__(self):
+        for name in ("iterations", "num_bands"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("spectral_fraction", "warmup_fraction", "lr_final_fraction"):
+            _check_unit_interval(name, getattr(self, name))
+        if self.warmup_fraction > self.spectral_fraction:
+            raise ConfigError(
+                f"warmup_fraction ({self.warmup_fraction}) exceeds spectral_fraction "
+                f"({self.spectral_fraction}): the warm-up is part of the spectral phase; "
+                "lower warmup_fraction or raise spectral_fraction")
+        if self.lr_final_fraction == 0:
+            raise ConfigError("lr_final_fraction must be above 0 (the decay is exponential); "
+                              "use a small value such as 0.01")
+        _check_finite("alpha_start", self.alpha_start)
+        if not 0 <= self.alpha_start <= self.num_bands:
+            raise ConfigError(f"alpha_start must lie in [0, num_bands = {self.num_bands}], "
+                              f"got {self.alpha_start}")
+        if self.expansion not in EXPANSIONS:
+            raise ConfigError(f"unknown expansion {self.expansion!r}; choose one of "
+                              f"{', '.join(EXPANSIONS)}")
+        if self.spatial_loss not in SPATIAL_LOSSES:
+            raise ConfigError(f"unknown spatial_loss {self.spatial_loss!r}; choose one of "
+                              f"{', '.join(SPATIAL_LOSSES)}")
+        if not isinstance(self.supervise_alpha, bool):
+            raise ConfigError(f"supervise_alpha must be true or false, got {self.supervise_alpha!r}")
+        if not 0 <= self.dssim_weight <= 1:
+            raise ConfigError(f"dssim_weight must lie in [0, 1], got {self.dssim_weight}")
+        for name in ("dc_weight", "spectral_weight_in_spatial_phase", "arap_weight",
+                     "temporal_weight"):
+            _check_finite(name, getattr(self, name))
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")
+        for name in ("lr_translation", "lr_rotation", "lr_control_points", "lr_mlp"):
+            _check_finite(name, getattr(self, name))
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"learning rate {name} must be above 0, got {getattr(self, name)}")
+
+    # -- derived step counts ----------------------------------------------------------------
+    @property
+    def warmup_steps(self) -> int:
+        """Steps [0, warmup_steps) hold alpha at alpha_start."""
+        return round(self.warmup_fraction * self.iterations)
+
+    @property
+    def spectral_steps(self) -> int:
+        """Steps [0, spectral_steps) are the spectral phase; the rest are spatial."""
+        return round(self.spectral_fraction * self.iterations)
+
+    # -- serialisation ----------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict of every field."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrackingConfig":
+        """Inverse of to_dict. Missing fields take their defaults; unknown ones are an error."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"tracking settings must be a JSON object, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown tracking setting(s) {', '.join(unknown)}; known settings: "
+                              f"{', '.join(sorted(known))}")
+        return cls(**data)
+
+    def replace(self, **changes) -> "TrackingConfig":
+        """A copy with some fields changed (validated again)."""
+        return self.from_dict({**self.to_dict(), **changes})
+
+    @classmethod
+    def describe(cls) -> dict[str, str]:
+        """Field name -> its documentation, including the default."""
+        return {f.name: f.metadata["doc"] for f in fields(cls)}
+
+
+def _check_finite(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
+
+
+def _check_unit_interval(name: str, value) -> None:
+    _check_finite(name, value)
+    if not 0 <= value <= 1:
+        raise ConfigError(f"{name} must lie in [0, 1], got {value}")
+
+
+PRESETS: dict[str, TrackingConfig] = {
+    # The defaults: the paper's conservative expansion, a long spectral phase.
+    "robust": TrackingConfig(),
+    # Fewer steps, the band-linear expansion, a shorter warm-up.
+    "fast": TrackingConfig(iterations=150, spectral_fraction=0.6, warmup_fraction=0.05,
+                           expansion="linear_band", lr_translation=2e-2, lr_rotation=1e-2,
+                           lr_control_points=2e-3),
+}
+
+
+def preset(name: str = "robust") -> TrackingConfig:
+    """The named preset: "robust" (default) or "fast"."""
+    try:
+        return PRESETS[name]
+    except (KeyError, TypeError):
+        raise ConfigError(f"unknown preset {name!r}; known presets: "
+                          f"{', '.join(sorted(PRESETS))}") from None
+
+
+__all__ = ["TrackingConfig", "PRESETS", "preset", "EXPANSIONS", "SPATIAL_LOSSES"]
