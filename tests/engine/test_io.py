@@ -37,7 +37,7 @@ def ply_file(path: Path, columns: dict[str, np.ndarray], fmt: str = "binary_litt
     types = types or {}
     numpy_type = {"float": "f4", "double": "f8", "uchar": "u1"}
     n = len(next(iter(columns.values())))
-    header = [f"ply", f"format {fmt} 1.0", f"element vertex {n}"]
+    header = ["ply", f"format {fmt} 1.0", f"element vertex {n}"]
     header += [f"property {types.get(name, 'float')} {name}" for name in columns]
     header += [elements] if elements else []
     header += ["end_header", ""]
@@ -307,6 +307,16 @@ def test_header_without_end(tmp_path):
     path = tmp_path / "cut.ply"
     path.write_bytes(DONUT.read_bytes()[:120])
     expect_error(path, "the PLY header ends before its 'end_header' line")
+
+
+@pytest.mark.parametrize("line, words", [
+    (b"property float x y", "the PLY header is malformed at line 5 (expected \"property {type} "),
+    (b"property float x", "the PLY header is malformed (two properties with same name)"),
+], ids=["bad_property_line", "duplicate_property"])
+def test_malformed_header(tmp_path, line, words):
+    path = tmp_path / "bad.ply"
+    path.write_bytes(DONUT.read_bytes().replace(b"property float y", line, 1))
+    expect_error(path, words, "download it again")
 
 
 def test_mesh_is_named_and_its_missing_properties_listed(tmp_path):

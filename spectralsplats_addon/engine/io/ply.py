@@ -134,7 +134,8 @@ def _what_it_looks_like(header: PlyData, present: set[str]) -> str:
     not_splats = "not a 3D Gaussian Splatting file"
     if len(header.elements) > 1 or any(isinstance(p, PlyListProperty)
                                        for p in header["vertex"].properties):
-        return f"this looks like a mesh ({', '.join(e.name for e in header.elements)}), {not_splats}"
+        elements = ", ".join(element.name for element in header.elements)
+        return f"this looks like a mesh ({elements}), {not_splats}"
     if set(POSITION) <= present:
         return f"this looks like a point cloud, {not_splats}"
     return f"this is {not_splats}"
