@@ -18,8 +18,16 @@ DONUT, LOD3 = REAL / "donut.ply", REAL / "lod3.ply"
 FIELDS = ("means", "quats", "log_scales", "opacity_logits", "sh")
 
 
+_keep_alive = []
+
+
 def evaluated_geometry(obj):
-    return obj.evaluated_get(bpy.context.evaluated_depsgraph_get()).evaluated_geometry()
+    """The evaluated geometry set; its depsgraph is kept alive while the test reads it."""
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    evaluated = obj.evaluated_get(depsgraph)
+    geometry = evaluated.evaluated_geometry()
+    _keep_alive[:] = [depsgraph, evaluated, geometry]
+    return geometry
 
 
 def assert_same_splats(a, b):
@@ -35,7 +43,7 @@ def test_operator_imports_every_attribute_exactly(addon, path):
     assert bpy.ops.spectralsplats.import_ply(filepath=str(path)) == {"FINISHED"}
     obj = bpy.context.view_layer.objects.active
     assert obj is not None and obj.type == "MESH" and obj.name == path.stem
-    assert len(obj.data.vertices) == len(obj.data.vertices) and len(obj.data.edges) == 0
+    assert len(obj.data.edges) == 0 and len(obj.data.polygons) == 0  # vertex-only
     expected = read_splats(path)
     assert len(obj.data.vertices) == len(expected)
     assert_same_splats(splats_from_object(obj), expected)
