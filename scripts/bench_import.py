@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
             obj = bpy.context.view_layer.objects.active
             t0 = time.perf_counter()
             depsgraph = bpy.context.evaluated_depsgraph_get()  # runs the Geometry Nodes display
-            points = len(obj.evaluated_get(depsgraph).evaluated_geometry().pointcloud.points)
+            geometry = obj.evaluated_get(depsgraph).evaluated_geometry()
+            points = len(geometry.pointcloud.points)
             evals.append(time.perf_counter() - t0)
             assert points == len(obj.data.vertices)
         n = len(obj.data.vertices)
