@@ -34,7 +34,8 @@ SPATIAL_LOSSES: tuple[str, ...] = ("l1", "l2")
 
 
 def _doc(text: str, default):
-    return field(default=default, metadata={"doc": text})
+    """A field whose documentation ends with its default, so the two cannot drift apart."""
+    return field(default=default, metadata={"doc": f"{text} (default {default!r})"})
 
 
 @dataclass(frozen=True)
@@ -46,59 +47,58 @@ class TrackingConfig:
     """
 
     # -- iterations and phases ------------------------------------------------------------
-    iterations: int = _doc("optimisation steps per frame (default 500)", 500)
+    iterations: int = _doc("optimisation steps per frame", 500)
     spectral_fraction: float = _doc(
         "fraction of the steps in the spectral phase (warm-up + expansion); the rest is the "
-        "spatial phase. 1.0: no spatial phase (default 0.7)", 0.7)
+        "spatial phase. 1.0: no spatial phase", 0.7)
     warmup_fraction: float = _doc(
         "fraction of the steps, from step 0, with alpha held at alpha_start; at most "
-        "spectral_fraction (default 0.1)", 0.1)
+        "spectral_fraction", 0.15)
 
     # -- spectral moments and annealing ---------------------------------------------------
     alpha_start: float = _doc(
         "annealing parameter during warm-up; band j (radii [2^j, 2^(j+1)) cycles per image) "
-        "has full weight once alpha >= j + 1, so 1.0 means the lowest band alone "
-        "(default 1.0)", 1.0)
+        "has full weight once alpha >= j + 1, so 1.0 means the lowest band alone", 1.0)
     num_bands: int = _doc(
         "log-radial bands supervised; band j = 0 .. num_bands-1 holds radii [2^j, 2^(j+1)). "
         "7 reaches 128 cycles per image, the Nyquist radius of a 256-pixel side; bands past "
-        "a smaller image's spectrum are empty and add nothing (default 7)", 7)
+        "a smaller image's spectrum are empty and add nothing", 7)
     expansion: Expansion = _doc(
         "how alpha rises after warm-up: 'linear_band' (alpha linear in time, the cut-off "
         "2^alpha grows exponentially: the paper's derivation) or 'linear_frequency' (the "
-        "cut-off frequency rises linearly: the paper's practice) (default "
-        "'linear_frequency')", "linear_frequency")
+        "cut-off frequency rises linearly: the paper's practice)", "linear_frequency")
     dc_weight: float = _doc(
         "weight of the DC moment (mean colour, total mass), kept apart from the bands; 0 "
-        "leaves it out: it carries no position (default 0.0)", 0.0)
+        "leaves it out: it carries no position", 0.0)
     supervise_alpha: bool = _doc(
         "when the target has an alpha channel, append it to RGB as a fourth channel of the "
-        "spectral (and spatial) loss (default True)", True)
+        "spectral (and spatial) loss", True)
 
     # -- spatial refinement ---------------------------------------------------------------
-    spatial_loss: SpatialLoss = _doc("pixel loss of the spatial phase: 'l1' or 'l2' (default 'l1')",
+    spatial_loss: SpatialLoss = _doc("pixel loss of the spatial phase: 'l1' or 'l2'",
                                      "l1")
     dssim_weight: float = _doc(
-        "lambda of (1 - lambda) * pixel + lambda * (1 - SSIM), as in 3DGS (default 0.2)", 0.2)
+        "lambda of (1 - lambda) * pixel + lambda * (1 - SSIM), as in 3DGS", 0.2)
     spectral_weight_in_spatial_phase: float = _doc(
         "factor on the spectral loss (all bands at full weight) kept during the spatial "
-        "phase; 0 hands over entirely (default 0.0)", 0.0)
+        "phase; 0 hands over entirely", 0.0)
 
     # -- learning rates (Adam) --------------------------------------------------------------
-    lr_translation: float = _doc("rigid translation, scene units per step (default 1e-2)", 1e-2)
-    lr_rotation: float = _doc("rigid rotation, radians (axis-angle) per step (default 5e-3)", 5e-3)
+    lr_translation: float = _doc("rigid translation, scene units per step", 1e-2)
+    lr_rotation: float = _doc("rigid rotation, radians (axis-angle) per step", 5e-3)
     lr_control_points: float = _doc(
-        "per-control-point offsets and rotations of the direct model (default 1e-3)", 1e-3)
-    lr_mlp: float = _doc("network weights of the mlp deformation model (default 5e-4)", 5e-4)
+        "per-control-point offsets and rotations of the direct model", 1e-3)
+    lr_mlp: float = _doc("network weights of the mlp deformation model", 5e-4)
     lr_final_fraction: float = _doc(
         "learning rate at a frame's last step as a fraction of the initial one, decayed "
-        "exponentially in between; 1.0 keeps it constant (default 0.1)", 0.1)
+        "exponentially in between; 1.0 keeps it constant", 0.1)
 
-    # -- regularisers (used by the direct and mlp deformation models) ----------------------
+    # -- regularisers: weights for the direct and mlp deformation models (the rigid model
+    #    has none); their defaults are starting points, not tuned values ---------------------
     arap_weight: float = _doc(
-        "as-rigid-as-possible weight between neighbouring control points (default 1e-2)", 1e-2)
+        "as-rigid-as-possible weight between neighbouring control points", 1e-2)
     temporal_weight: float = _doc(
-        "temporal smoothness weight on control-point motion between frames (default 1e-3)",
+        "temporal smoothness weight on control-point motion between frames",
         1e-3)
 
     def __post_init__(self):
