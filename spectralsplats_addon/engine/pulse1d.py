@@ -124,7 +124,7 @@ def landscape(name: Objective, mus: np.ndarray, alpha: float | None = None) -> n
     x = sample_points()
     target = pulse(torch.tensor(TARGET, dtype=torch.float64), x)
     with torch.no_grad():
-        return np.array([float(objective_value(name, pulse(torch.tensor(float(m)), x), target,
+        return np.array([float(objective_value(name, pulse(torch.tensor(float(m), dtype=torch.float64), x), target,
                                                alpha)) for m in mus])
 
 
