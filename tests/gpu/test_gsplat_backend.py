@@ -57,9 +57,10 @@ def compare_backends(splats, camera):
     for name, a, b in (("rgb", got.rgb, ref.rgb), ("alpha", got.alpha, ref.alpha)):
         diff = (a.double() - b).abs()
         assert diff.max() < 5e-3 and diff.mean() < 2e-5, (name, diff.max().item(), diff.mean().item())
-    visible = (ref.radii > 0).all(-1)
-    assert torch.equal((got.radii > 0).all(-1), visible)
-    assert (got.radii - ref.radii).abs().max() <= 1  # ceil() of float32 vs float64 values
+    visible = (ref.radii > 0).all(-1) & (got.radii > 0).all(-1)
+    # float32 vs float64 may flip a splat whose box edge sits on the image border
+    assert ((ref.radii > 0).all(-1) != (got.radii > 0).all(-1)).sum() <= max(2, visible.sum() // 1000)
+    assert (got.radii - ref.radii)[visible].abs().max() <= 1  # ceil() of float32 vs float64
     torch.testing.assert_close(got.means2d.double()[visible], ref.means2d[visible], atol=1e-3, rtol=1e-5)
     for name, a, b in zip(FIELDS, got_grads, ref_grads):
         rel = (a - b).norm() / b.norm()
