@@ -127,7 +127,8 @@ class TrackingConfig:
             raise ConfigError(f"unknown spatial_loss {self.spatial_loss!r}; choose one of "
                               f"{', '.join(SPATIAL_LOSSES)}")
         if not isinstance(self.supervise_alpha, bool):
-            raise ConfigError(f"supervise_alpha must be true or false, got {self.supervise_alpha!r}")
+            raise ConfigError(f"supervise_alpha must be true or false, got "
+                              f"{self.supervise_alpha!r}")
         if not 0 <= self.dssim_weight <= 1:
             raise ConfigError(f"dssim_weight must lie in [0, 1], got {self.dssim_weight}")
         for name in ("dc_weight", "spectral_weight_in_spatial_phase", "arap_weight",
@@ -138,7 +139,8 @@ class TrackingConfig:
         for name in ("lr_translation", "lr_rotation", "lr_control_points", "lr_mlp"):
             _check_finite(name, getattr(self, name))
             if getattr(self, name) <= 0:
-                raise ConfigError(f"learning rate {name} must be above 0, got {getattr(self, name)}")
+                raise ConfigError(f"learning rate {name} must be above 0, got "
+                                  f"{getattr(self, name)}")
 
     # -- derived step counts ----------------------------------------------------------------
     @property

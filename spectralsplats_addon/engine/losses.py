@@ -2,7 +2,8 @@
 
     l1 = mean |x - y|,   l2 = mean (x - y)^2,
 
-    SSIM(x, y) = mean_p  (2 mu_x mu_y + C1)(2 s_xy + C2) / ((mu_x^2 + mu_y^2 + C1)(s_x^2 + s_y^2 + C2)),
+    SSIM(x, y) = mean_p (2 mu_x mu_y + C1)(2 s_xy + C2)
+                        / ((mu_x^2 + mu_y^2 + C1)(s_x^2 + s_y^2 + C2)),
 
 with mu, s^2, s_xy the local means, variances and covariance under an 11 x 11 Gaussian window
 (sigma 1.5), per channel, zero padding at the borders (as the 3DGS reference code does),

@@ -64,7 +64,8 @@ def static_period(k: int = STATIC_K, length: float = DOMAIN_LENGTH) -> float:
 
 
 def objective_value(name: Objective, render: torch.Tensor, target: torch.Tensor,
-                    alpha: float | None = None, num_bands: int = ANNEALING.num_bands) -> torch.Tensor:
+                    alpha: float | None = None,
+                    num_bands: int = ANNEALING.num_bands) -> torch.Tensor:
     """The loss `name` between two one-row images [1, 1, N]; `alpha` is needed for "annealed"."""
     if name == "l2":
         return ((render - target) ** 2).mean()
@@ -123,9 +124,10 @@ def landscape(name: Objective, mus: np.ndarray, alpha: float | None = None) -> n
     """The loss `name` at each offset in mus [M] (target at 0).  -> [M]"""
     x = sample_points()
     target = pulse(torch.tensor(TARGET, dtype=torch.float64), x)
+    offsets = torch.as_tensor(np.asarray(mus, dtype=np.float64))
     with torch.no_grad():
-        return np.array([float(objective_value(name, pulse(torch.tensor(float(m), dtype=torch.float64), x), target,
-                                               alpha)) for m in mus])
+        return np.array([float(objective_value(name, pulse(mu, x), target, alpha))
+                         for mu in offsets])
 
 
 __all__ = ["OBJECTIVES", "ANNEALING", "sample_points", "pulse", "static_period",

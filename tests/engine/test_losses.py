@@ -62,8 +62,8 @@ class TestSSIM:
         y = (x + 0.2 * torch.rand(2, 13, 12, dtype=torch.float64, generator=gen)).clamp(0, 1)
         got = ssim_map(x, y)
         for c in range(2):
-            np.testing.assert_allclose(got[c].numpy(), reference_ssim_map(x[c].numpy(), y[c].numpy()),
-                                       rtol=1e-10, atol=1e-12)
+            expected = reference_ssim_map(x[c].numpy(), y[c].numpy())
+            np.testing.assert_allclose(got[c].numpy(), expected, rtol=1e-10, atol=1e-12)
 
     def test_identical_images_score_one_and_constant_images_the_luminance_term(self):
         x = torch.rand(3, 16, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
@@ -107,7 +107,8 @@ class TestSpatialLoss:
         torch.testing.assert_close(SpatialLoss("l2", 0.3)(x, y), spatial_loss(x, y, "l2", 0.3))
 
     def test_unknown_kind(self):
-        with pytest.raises(LossInputError, match=r"unknown spatial loss 'ssim'; choose 'l1' or 'l2'"):
+        with pytest.raises(LossInputError,
+                           match=r"unknown spatial loss 'ssim'; choose 'l1' or 'l2'"):
             SpatialLoss("ssim")
         with pytest.raises(LossInputError, match=r"unknown spatial loss 'l3'"):
             spatial_loss(torch.zeros(1, 4, 4), torch.zeros(1, 4, 4), "l3")

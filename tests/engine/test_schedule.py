@@ -107,7 +107,8 @@ class TestConfig:
         assert preset().dssim_weight == 0.2
 
     def test_unknown_preset_lists_the_known_ones(self):
-        with pytest.raises(ConfigError, match=r"unknown preset 'quick'; known presets: fast, robust"):
+        with pytest.raises(ConfigError,
+                           match=r"unknown preset 'quick'; known presets: fast, robust"):
             preset("quick")
 
     @pytest.mark.parametrize("name", sorted(PRESETS))

@@ -54,7 +54,8 @@ class TestMoments:
             torch.testing.assert_close(moments[:, ky % 5, kx], expected)
 
     def test_a_shift_multiplies_each_moment_by_the_phase_of_the_shift(self):
-        image = torch.rand(3, 16, 12, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+        gen = torch.Generator().manual_seed(1)
+        image = torch.rand(3, 16, 12, dtype=torch.float64, generator=gen)
         sy, sx = 3, -5
         shifted = torch.roll(image, shifts=(sy, sx), dims=(-2, -1))
         ky = torch.fft.fftfreq(16, d=1 / 16)[:, None]
@@ -69,7 +70,8 @@ class TestMoments:
         image = torch.cos(2 * math.pi * (3 * y + 4 * x) / size)[None]  # radius 5: band 2
         losses = band_losses(image, torch.zeros_like(image), num_bands)
         # Two frequencies +-(3, 4) with |M| = 1/2 each, spread over band 2's frequencies.
-        ky, kx = np.meshgrid(np.fft.fftfreq(size) * size, np.fft.fftfreq(size) * size, indexing="ij")
+        k = np.fft.fftfreq(size) * size
+        ky, kx = np.meshgrid(k, k, indexing="ij")
         in_band_2 = int(((ky ** 2 + kx ** 2 >= 16) & (ky ** 2 + kx ** 2 < 64)).sum())
         expected = torch.zeros(num_bands, dtype=torch.float64)
         expected[2] = 0.5 / in_band_2
@@ -122,7 +124,8 @@ class TestLoss:
         assert low.min() > 1e-6  # every band compared carries signal
         torch.testing.assert_close(high, low, rtol=0.01, atol=0)
         weights = band_weights(4.0, 4, dtype=torch.float64)
-        ratio = spectral_loss(scene(128), moved(128), weights) / spectral_loss(scene(64), moved(64), weights)
+        ratio = (spectral_loss(scene(128), moved(128), weights)
+                 / spectral_loss(scene(64), moved(64), weights))
         assert ratio == pytest.approx(1.0, rel=0.01)
 
     def test_dc_weight_adds_the_squared_mean_difference(self):
