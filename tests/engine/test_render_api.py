@@ -33,7 +33,8 @@ def splats_from(means, log_scales, opacities, colors, quats=None, sh_rest=None, 
     quats = torch.tensor([[1.0, 0, 0, 0]] * n, dtype=dtype) if quats is None else quats
     opacities = torch.as_tensor(opacities, dtype=dtype)
     return Splats(torch.as_tensor(means, dtype=dtype), torch.as_tensor(quats, dtype=dtype),
-                  torch.as_tensor(log_scales, dtype=dtype), torch.log(opacities / (1 - opacities)), sh)
+                  torch.as_tensor(log_scales, dtype=dtype), torch.log(opacities / (1 - opacities)),
+                  sh)
 
 
 def pinhole(width=40, height=30, f=50.0, viewmat=None):
@@ -63,8 +64,8 @@ def test_one_isotropic_gaussian_matches_its_closed_form():
 def test_the_nearer_splat_occludes_the_farther_one_whatever_their_order():
     red, blue = [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]
     for z_red, z_blue in ((2.0, 3.0), (3.0, 2.0)):
-        splats = splats_from([[0, 0, z_red], [0, 0, z_blue]], [[math.log(0.3)] * 3] * 2, [0.95, 0.95],
-                             [red, blue])
+        splats = splats_from([[0, 0, z_red], [0, 0, z_blue]], [[math.log(0.3)] * 3] * 2,
+                             [0.95, 0.95], [red, blue])
         centre = render(splats, pinhole(), backend="torch").rgb[15, 20]
         front, back = (red, blue) if z_red < z_blue else (blue, red)
         assert centre[int(np.argmax(front))].item() > 0.9
@@ -76,7 +77,8 @@ def tiny_scene():
     """Four splats on an 8 x 8 image, SH degree 1, placed off every discontinuity."""
     means = [[-0.25, -0.2, 3.0], [0.3, 0.1, 3.5], [0.0, 0.35, 2.5], [-0.1, 0.05, 4.0]]
     log_scales = [[-0.6, -0.9, -0.7], [-0.8, -0.5, -1.0], [-1.0, -0.7, -0.6], [-0.5, -0.5, -0.5]]
-    quats = [[0.9, 0.1, -0.2, 0.3], [0.7, -0.3, 0.2, 0.1], [1.0, 0.0, 0.4, -0.1], [0.5, 0.5, 0.1, 0.2]]
+    quats = [[0.9, 0.1, -0.2, 0.3], [0.7, -0.3, 0.2, 0.1], [1.0, 0.0, 0.4, -0.1],
+             [0.5, 0.5, 0.1, 0.2]]
     sh_rest = torch.linspace(-0.2, 0.2, 36, dtype=F64).reshape(4, 3, 3)
     splats = splats_from(means, log_scales, [0.6, 0.5, 0.45, 0.7],
                          [[0.8, 0.3, 0.2], [0.2, 0.7, 0.4], [0.3, 0.3, 0.9], [0.6, 0.6, 0.1]],
@@ -169,7 +171,8 @@ def with_field(splats, name, value):
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda: good_splats().to_numpy(), r"Splats.means is not a torch tensor: call splats.to_torch\(\)"),
+    (lambda: good_splats().to_numpy(),
+     r"Splats.means is not a torch tensor: call splats.to_torch\(\)"),
     (lambda: with_field(good_splats(), "quats", torch.ones(5, 3, dtype=F64)),
      r"Splats.quats has shape \(5, 3\), expected \(5, 4\) for N=5"),
     (lambda: with_field(good_splats(), "opacity_logits", torch.ones(4, dtype=F64)),
@@ -186,7 +189,8 @@ def with_field(splats, name, value):
     (lambda: with_field(good_splats(), "means",
                         good_splats().means.index_fill(0, torch.tensor([4]), math.inf)),
      r"Splats.means holds NaN or Inf \(first at splat 4\)"),
-    (lambda: with_field(good_splats(), "quats", good_splats().quats.index_fill(0, torch.tensor([1]), 0.0)),
+    (lambda: with_field(good_splats(), "quats",
+                        good_splats().quats.index_fill(0, torch.tensor([1]), 0.0)),
      r"Splats.quats has 1 zero-length quaternion\(s\) \(first at splat 1\)"),
 ])
 def test_bad_splats_raise_a_render_error_naming_the_field(make, message):
@@ -197,9 +201,11 @@ def test_bad_splats_raise_a_render_error_naming_the_field(make, message):
 def test_bad_options_raise_a_render_error_saying_what_to_use():
     splats, cam = good_splats(), synthetic_camera(8, 8)
     cases = [
-        (dict(sh_degree=2), r"sh_degree 2 is not available: the splats have SH degree 1, use 0 to 1"),
+        (dict(sh_degree=2),
+         r"sh_degree 2 is not available: the splats have SH degree 1, use 0 to 1"),
         (dict(sh_degree=-1), r"sh_degree -1 is not available"),
-        (dict(backend="cuda"), r"unknown render backend 'cuda': use one of auto, torch, numba, gsplat"),
+        (dict(backend="cuda"),
+         r"unknown render backend 'cuda': use one of auto, torch, numba, gsplat"),
         (dict(backend="gsplat"), r"the gsplat backend needs the splats on a CUDA device"),
         (dict(background=torch.zeros(4)), r"background has shape \(4,\), expected \(3,\)"),
         (dict(background=[0.0, math.nan, 0.0]), r"background holds NaN or Inf"),
@@ -221,7 +227,8 @@ def test_auto_picks_gsplat_on_cuda_and_numba_or_torch_on_the_cpu(monkeypatch):
     assert resolve_backend("auto", torch.device("cpu")) == "numba"
     monkeypatch.setitem(sys.modules, NUMBA_MODULE, None)  # as if it could not be imported
     assert resolve_backend("auto", torch.device("cpu")) == "torch"
-    with pytest.raises(RenderError, match="the numba backend is not available .*use backend='torch'"):
+    with pytest.raises(RenderError,
+                       match="the numba backend is not available .*use backend='torch'"):
         render(good_splats(), synthetic_camera(8, 8), backend="numba")
 
 

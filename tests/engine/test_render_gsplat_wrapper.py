@@ -39,7 +39,8 @@ class StandIn:
         if self.packed_meta:
             cam, gid = torch.nonzero((out.radii > 0).all(-1), as_tuple=True)
             meta = {"camera_ids": cam, "gaussian_ids": gid, "radii": out.radii[cam, gid],
-                    "means2d": out.means2d[cam, gid].float(), "depths": out.depths[cam, gid].float()}
+                    "means2d": out.means2d[cam, gid].float(),
+                    "depths": out.depths[cam, gid].float()}
         return out.rgb.float(), out.alpha.float()[..., None], meta
 
 
@@ -61,14 +62,16 @@ def test_arguments_follow_gsplats_conventions(scene):
     kw = stand_in.kwargs
     assert_close(kw["scales"], splats.log_scales.exp().float())
     assert_close(kw["opacities"], splats.opacity_logits.sigmoid().float())
-    assert torch.equal(kw["quats"], splats.quats.float()) and torch.equal(kw["colors"], splats.sh.float())
+    assert torch.equal(kw["quats"], splats.quats.float())
+    assert torch.equal(kw["colors"], splats.sh.float())
     assert_close(kw["viewmats"], torch.tensor(np.stack([c.viewmat for c in cameras])).float())
     assert_close(kw["Ks"], torch.tensor(np.stack([c.K for c in cameras])).float())
     assert kw["backgrounds"].shape == (2, 3) and torch.equal(kw["backgrounds"][1], bg.float())
     assert (kw["width"], kw["height"], kw["sh_degree"]) == (20, 16, 1)
     assert (kw["near_plane"], kw["far_plane"]) == (cameras[0].near, cameras[0].far)
-    assert (kw["eps2d"], kw["radius_clip"], kw["rasterize_mode"], kw["packed"]) == (0.3, 0.0, "classic", False)
-    assert all(t.dtype == torch.float32 for t in (kw["means"], kw["quats"], kw["scales"], kw["colors"]))
+    options = (kw["eps2d"], kw["radius_clip"], kw["rasterize_mode"], kw["packed"])
+    assert options == (0.3, 0.0, "classic", False)
+    assert all(kw[k].dtype == torch.float32 for k in ("means", "quats", "scales", "colors"))
 
 
 @pytest.mark.parametrize("packed", [False, True])

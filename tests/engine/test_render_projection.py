@@ -81,8 +81,8 @@ def test_matches_the_per_splat_reference_including_culling_and_clamped_jacobians
     out = project(means, quats, log_scales, opacities, viewmat)
     kinds = {"culled": 0, "clamped": 0, "visible": 0}
     for i in range(len(means)):
-        ref = reference_projection(means[i], quats[i], log_scales[i], opacities[i], viewmat, K, W, H,
-                                   0.2, 6.0)
+        ref = reference_projection(means[i], quats[i], log_scales[i], opacities[i], viewmat, K,
+                                   W, H, 0.2, 6.0)
         if ref is None:
             kinds["culled"] += 1
             assert out.radii[i].tolist() == [0, 0], i
@@ -158,7 +158,8 @@ def test_gradcheck_through_the_projection():
     viewmat = viewmat_looking_down_z()
     keep = (project(means, quats, log_scales, opacities, viewmat).radii > 0).all(-1).numpy()
     assert keep.sum() >= 5
-    args = [torch.tensor(a[keep], dtype=F64, requires_grad=True) for a in (means, quats, log_scales)]
+    args = [torch.tensor(a[keep], dtype=F64, requires_grad=True)
+            for a in (means, quats, log_scales)]
     fixed = [torch.tensor(opacities[keep], dtype=F64)] + [torch.as_tensor(a) for a in (viewmat, K)]
 
     def fn(m, q, s):

@@ -3,6 +3,7 @@ forward and gradients, and the full torch pipeline of render() against the same 
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -150,9 +151,11 @@ def test_the_front_splat_occludes_and_order_follows_depth_not_index():
 
 def test_a_pixel_stops_before_the_splat_that_takes_it_below_1e_4():
     """Opacity 1 clamps to alpha 0.999: after one splat T = 1e-3, the next would give 1e-6."""
-    image, alpha = rasterize_torch(*one_pixel_splats([1.0, 2.0, 3.0], [[1, 0, 0], [0, 1, 0], [0, 0, 1]]),
+    rgb = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
+    image, alpha = rasterize_torch(*one_pixel_splats([1.0, 2.0, 3.0], rgb),
                                    torch.tensor([1.0, 1.0, 1.0], dtype=F64))
-    assert_close(image[1, 1], torch.tensor([0.999 + 1e-3, 1e-3, 1e-3], dtype=F64), atol=1e-15, rtol=0)
+    assert_close(image[1, 1], torch.tensor([0.999 + 1e-3, 1e-3, 1e-3], dtype=F64),
+                 atol=1e-15, rtol=0)
     assert alpha[1, 1].item() == pytest.approx(0.999, abs=1e-15)
 
 
@@ -171,7 +174,7 @@ def test_the_box_cuts_the_splat_and_pixel_centres_sit_at_half_pixels():
     covered = (alpha > 0).nonzero().tolist()
     assert covered == [[y, x] for y in range(1, 6) for x in range(3, 6)]
     assert alpha[3, 4].item() == pytest.approx(0.5, abs=1e-15)  # the centre pixel: exp(0)
-    assert alpha[1, 3].item() == pytest.approx(0.5 * torch.exp(torch.tensor(-0.5 * 0.01 * 5)).item())
+    assert alpha[1, 3].item() == pytest.approx(0.5 * math.exp(-0.5 * 0.01 * 5))  # d = (1, 2)
 
 
 def test_no_visible_splat_gives_the_background_with_alpha_zero():
@@ -225,7 +228,11 @@ def test_render_torch_backend_matches_the_dense_pipeline_forward_and_gradients()
         ((rgb * weights[..., :3]).sum() + (alpha * weights[..., 3]).sum()).backward()
         return rgb.detach(), alpha.detach(), [getattr(splats, f).grad.clone() for f in FIELDS]
 
-    out = run(lambda: (lambda o: (o.rgb, o.alpha))(render(splats, camera, background, backend="torch")))
+    def torch_backend():
+        out = render(splats, camera, background, backend="torch")
+        return out.rgb, out.alpha
+
+    out = run(torch_backend)
     ref = run(lambda: pipeline_reference(splats, camera, background, 2))
     assert_close(out[0], ref[0], atol=1e-12, rtol=1e-10)
     assert_close(out[1], ref[1], atol=1e-12, rtol=1e-10)

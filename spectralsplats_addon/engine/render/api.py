@@ -149,8 +149,8 @@ def _camera_list(camera) -> list[Camera]:
                               f"build one with conventions.camera_from_blender")
     sizes = {(cam.width, cam.height) for cam in cameras}
     if len(sizes) > 1:
-        raise RenderError(f"cameras rendered together must share one image size, got {sorted(sizes)}: "
-                          f"render them separately or use Camera.resized")
+        raise RenderError(f"cameras rendered together must share one image size, got "
+                          f"{sorted(sizes)}: render them separately or use Camera.resized")
     return cameras
 
 
@@ -184,8 +184,9 @@ def _check_splats(splats: Splats) -> Tensor:
     for name in _FIELDS:
         value = getattr(splats, name)
         if value.device != ref.device or value.dtype != ref.dtype:
-            raise RenderError(f"Splats.{name} is {value.dtype} on {value.device}, Splats.means is "
-                              f"{ref.dtype} on {ref.device}: convert all fields with splats.to_torch()")
+            raise RenderError(f"Splats.{name} is {value.dtype} on {value.device}, Splats.means "
+                              f"is {ref.dtype} on {ref.device}: convert all fields with "
+                              f"splats.to_torch()")
         if not bool(torch.isfinite(value).all()):
             bad = int((~torch.isfinite(value)).reshape(n, -1).any(dim=1).nonzero()[0, 0])
             raise RenderError(f"Splats.{name} holds NaN or Inf (first at splat {bad}): "

@@ -148,7 +148,8 @@ def _opacity_aware_radii(
     """-> radii [N, 2] int32 (0 where culled) and visible [N] bool."""
     opacities = opacities.to(cov_xx.dtype)
     bright = opacities >= ALPHA_THRESHOLD
-    log_ratio = torch.log(torch.where(bright, opacities, torch.ones_like(opacities)) / ALPHA_THRESHOLD)
+    safe = torch.where(bright, opacities, torch.ones_like(opacities))
+    log_ratio = torch.log(safe / ALPHA_THRESHOLD)
     extend = torch.sqrt(2.0 * log_ratio).clamp_max(MAX_EXTEND)
     radius_x = torch.ceil(extend * cov_xx.clamp_min(0).sqrt())
     radius_y = torch.ceil(extend * cov_yy.clamp_min(0).sqrt())

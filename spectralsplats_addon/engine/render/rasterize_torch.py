@@ -55,7 +55,8 @@ def rasterize_torch(
     Differentiable in means2d, conics, colors, opacities and background (plain autograd);
     no gradient to depths or radii. float32 or float64 in, the same dtype out.
 
-        >>> image, alpha = rasterize_torch(means2d, conics, colors, opacities, depths, radii, 64, 48)
+        >>> image, alpha = rasterize_torch(means2d, conics, colors, opacities, depths, radii,
+        ...                                64, 48)
         >>> image.shape, alpha.shape
         (torch.Size([48, 64, 3]), torch.Size([48, 64]))
     """
@@ -65,7 +66,8 @@ def rasterize_torch(
     if background is None:
         background = torch.zeros(colors.shape[1], dtype=dtype, device=device)
     with torch.no_grad():
-        pixels, splats = contributing_pairs(means2d, conics, opacities, depths, radii, width, height)
+        pixels, splats = contributing_pairs(means2d, conics, opacities, depths, radii,
+                                            width, height)
     image, log_t = _composite(pixels, splats, means2d, conics, colors, opacities, width, height)
     transmittance = log_t.exp().to(dtype)  # [H*W]
     image = image + transmittance[:, None] * background.to(dtype)
@@ -85,7 +87,8 @@ def contributing_pairs(
     """Every (pixel, splat) pair that contributes, sorted by pixel then front to back."""
     visible = torch.nonzero((radii > 0).all(dim=-1)).squeeze(1)
     by_depth = visible[torch.argsort(depths[visible], stable=True)]  # ties: lower index first
-    pix, rank, alpha = _thresholded_pairs(means2d, conics, opacities, radii, by_depth, width, height)
+    pix, rank, alpha = _thresholded_pairs(means2d, conics, opacities, radii, by_depth,
+                                          width, height)
     order = torch.argsort(pix * max(len(by_depth), 1) + rank)
     pix, rank, alpha = pix[order], rank[order], alpha[order]
     log_keep = torch.log1p(-alpha.to(torch.float64))
@@ -119,7 +122,8 @@ def _thresholded_pairs(means2d, conics, opacities, radii, by_depth, width, heigh
         local = torch.arange(start, stop, device=device)
         per = counts[start:stop]
         rank = torch.repeat_interleave(local, per)
-        offset = torch.arange(int(per.sum()), device=device) - (ends[rank] - counts[rank] - done_before)
+        first = ends[rank] - counts[rank] - done_before  # where each splat's run begins
+        offset = torch.arange(int(per.sum()), device=device) - first
         px = x0[rank] + offset % nx[rank]
         py = y0[rank] + torch.div(offset, nx[rank], rounding_mode="floor")
         splat = by_depth[rank]

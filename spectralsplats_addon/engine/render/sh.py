@@ -68,7 +68,8 @@ def eval_sh_colors(
     """
     m = num_sh_coeffs(degree)
     if sh.shape[1] < m:
-        raise ValueError(f"SH degree {degree} needs {m} coefficients, the splats have {sh.shape[1]}")
+        raise ValueError(f"SH degree {degree} needs {m} coefficients, "
+                         f"the splats have {sh.shape[1]}")
     basis = sh_basis(dirs, degree)  # [N, m]
     return (torch.einsum("nj,njk->nk", basis, sh[:, :m, :]) + 0.5).clamp_min(0.0)
 

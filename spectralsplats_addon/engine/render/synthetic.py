@@ -59,7 +59,8 @@ def synthetic_camera(
     half = math.radians(fov_deg) / 2  # of the shorter side
     distance = 0.5 * extent / (fill * math.tan(half))
     az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
-    eye = distance * np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
+    eye = distance * np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az),
+                               math.sin(el)])
     viewmat = viewmat_from_matrix_world(look_at_matrix_world(eye, (0.0, 0.0, 0.0)))
     focal = 0.5 * min(width, height) / math.tan(half)
     K = np.array([[focal, 0.0, width / 2.0], [0.0, focal, height / 2.0], [0.0, 0.0, 1.0]])
