@@ -35,3 +35,21 @@ class ConfigError(SpectralSplatsError, ValueError):
 
 class LossInputError(SpectralSplatsError, ValueError):
     """Images or weights given to a loss that it cannot compare (shapes, ranks, sizes)."""
+
+
+class VideoError(SpectralSplatsError, ValueError):
+    """A movie, image sequence or matte that cannot be read as frames, or a bad request to one.
+
+    ``path`` names the file, pattern or folder at fault (None where no file is involved).
+    """
+
+    def __init__(self, path, problem: str, fix: str):
+        self.path = None if path is None else str(path)
+        self.problem = problem
+        self.fix = fix
+        where = "" if self.path is None else f"{self.path}: "
+        super().__init__(f"{where}{problem}. {fix}")
+
+
+class FrameRangeError(VideoError, IndexError):
+    """A frame index outside the frames a source holds (the message gives the valid range)."""
