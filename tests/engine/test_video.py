@@ -341,3 +341,26 @@ def test_fps_given_for_a_movie_must_match(tmp_path):
     path = tc.write_index_movie(tmp_path / "c.mp4", codec="libx264", frames=5, fps=24)
     with pytest.raises(VideoError, match="fps=25 was given but the movie runs at 24 fps"):
         open_frames(path, fps=25)
+
+
+def test_premultiplied_files_come_back_straight(tmp_path):
+    straight = np.zeros((H, W, 4), np.uint8)
+    straight[..., :3], straight[..., 3] = (200, 100, 50), 128
+    stored = straight.copy()
+    stored[..., :3] = np.round(straight[..., :3] * (128 / 255)).astype(np.uint8)
+    Image.fromarray(stored).save(tmp_path / "p_0001.png")
+    frame = open_frames(tmp_path / "p_0001.png", premultiplied=True).read(0)
+    assert np.allclose(frame.rgb[0, 0], np.array([200, 100, 50]) / 255, atol=0.5 / 128)
+    assert np.allclose(frame.composited(0.0), stored[..., :3] / 255.0, atol=1e-6)
+
+
+def test_importing_the_video_package_loads_no_torch_av_or_pillow():
+    import subprocess
+    import sys
+
+    code = ("import sys, spectralsplats_addon.engine.video; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'av', 'PIL', 'bpy'}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

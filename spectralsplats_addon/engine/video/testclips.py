@@ -169,12 +169,12 @@ def write_index_sequence(folder, *, frames: int = 40, size: tuple[int, int] = (6
     paths = []
     for i in range(frames):
         if matte:
-            image = Image.fromarray(index_matte(i, width, height), "L")
+            image = Image.fromarray(index_matte(i, width, height))
         elif alpha:
             pixels = np.dstack([index_frame(i, width, height), index_matte(i, width, height)])
-            image = Image.fromarray(pixels, "RGBA")
+            image = Image.fromarray(pixels)
         else:
-            image = Image.fromarray(index_frame(i, width, height), "RGB")
+            image = Image.fromarray(index_frame(i, width, height))
         paths.append(folder / (name % (first_number + i)))
         image.save(paths[-1])
     return paths
