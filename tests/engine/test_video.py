@@ -364,3 +364,15 @@ def test_importing_the_video_package_loads_no_torch_av_or_pillow():
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_raw_stream_without_timestamps_is_refused(tmp_path):
+    source = tc.write_index_movie(tmp_path / "a.mkv", codec="libx264", frames=20)
+    with av.open(str(source)) as inp, av.open(str(tmp_path / "a.h264"), "w") as out:
+        stream = out.add_stream_from_template(inp.streams.video[0])
+        for packet in inp.demux(video=0):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    with pytest.raises(VideoError, match=r"a.h264: its frames carry no timestamps.*remux it"):
+        open_frames(tmp_path / "a.h264")
