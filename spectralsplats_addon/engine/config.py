@@ -73,6 +73,12 @@ class TrackingConfig:
     supervise_alpha: bool = _doc(
         "when the target has an alpha channel, append it to RGB as a fourth channel of the "
         "spectral (and spatial) loss", True)
+    multiresolution: bool = _doc(
+        "render the spectral phase at the lowest resolution that holds the weighted bands "
+        "(a side of 2^(ceil(alpha)+1) pixels, the full size divided by a power of two; the "
+        "target is area-averaged to match); the spatial phase runs at the full size", True)
+    multiresolution_min_side: int = _doc(
+        "the shorter image side never drops below this many pixels with multiresolution", 32)
 
     # -- spatial refinement ---------------------------------------------------------------
     spatial_loss: SpatialLoss = _doc("pixel loss of the spatial phase: 'l1' or 'l2'",
@@ -84,7 +90,9 @@ class TrackingConfig:
         "phase; 0 hands over entirely", 0.0)
 
     # -- learning rates (Adam) --------------------------------------------------------------
-    lr_translation: float = _doc("rigid translation, scene units per step", 1e-2)
+    lr_translation: float = _doc(
+        "rigid translation, in asset sizes (bounding-box diagonal of the splat centres) per "
+        "step, so that one setting fits assets of any scale", 1e-2)
     lr_rotation: float = _doc("rigid rotation, radians (axis-angle) per step", 5e-3)
     lr_control_points: float = _doc(
         "per-control-point offsets and rotations of the direct model", 1e-3)
@@ -102,7 +110,7 @@ class TrackingConfig:
         1e-3)
 
     def __post_init__(self):
-        for name in ("iterations", "num_bands"):
+        for name in ("iterations", "num_bands", "multiresolution_min_side"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
@@ -126,9 +134,9 @@ class TrackingConfig:
         if self.spatial_loss not in SPATIAL_LOSSES:
             raise ConfigError(f"unknown spatial_loss {self.spatial_loss!r}; choose one of "
                               f"{', '.join(SPATIAL_LOSSES)}")
-        if not isinstance(self.supervise_alpha, bool):
-            raise ConfigError(f"supervise_alpha must be true or false, got "
-                              f"{self.supervise_alpha!r}")
+        for name in ("supervise_alpha", "multiresolution"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if not 0 <= self.dssim_weight <= 1:
             raise ConfigError(f"dssim_weight must lie in [0, 1], got {self.dssim_weight}")
         for name in ("dc_weight", "spectral_weight_in_spatial_phase", "arap_weight",
