@@ -38,7 +38,6 @@ from .render.api import render
 from .rigid import RigidPose, apply_rigid, asset_centre, asset_size
 from .schedule import learning_rate_factor, schedule_at
 from .spectral import spectral_loss
-from .vector_adam import VectorAdam
 from .splats import Splats
 
 LossMode = Literal["spectral", "pixel"]
@@ -92,6 +91,43 @@ def _check_target(target: torch.Tensor, camera: Camera) -> None:
         raise LossInputError(f"target frame is {target.shape[-1]} x {target.shape[-2]} (W x H) "
                              f"but the camera renders {camera.width} x {camera.height}: resize "
                              f"the frame or use camera.resized(w, h)")
+
+
+class VectorAdam(torch.optim.Optimizer):
+    """Adam with the second moment per vector (the last dimension), after Ling, Sharp and
+    Jacobson (2022). Plain Adam moves every coordinate by about the learning rate whatever
+    the size of its gradient, so the depth and the out-of-plane rotation, which one view
+    barely constrains, drift as fast as the image-plane motion; normalising by the vector's
+    gradient norm keeps the gradient's direction:
+
+        m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) |g|^2,
+        p <- p - lr (m / (1 - b1^k)) / (sqrt(v / (1 - b2^k)) + eps)
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8):
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None if closure is None else closure()
+        for group in self.param_groups:
+            b1, b2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["m"] = torch.zeros_like(p)
+                    state["v"] = torch.zeros_like(p[..., :1])
+                state["step"] += 1
+                k, g = state["step"], p.grad
+                state["m"].mul_(b1).add_(g, alpha=1 - b1)
+                state["v"].mul_(b2).add_((g * g).sum(-1, keepdim=True), alpha=1 - b2)
+                m_hat = state["m"] / (1 - b1 ** k)
+                v_hat = state["v"] / (1 - b2 ** k)
+                p.sub_(group["lr"] * m_hat / (v_hat.sqrt() + group["eps"]))
+        return loss
 
 
 class _PoseModel:
@@ -279,5 +315,5 @@ def track_rigid(
     return RigidTrackResult(results, cancelled=False)
 
 
-__all__ = ["LossMode", "LOSS_MODES", "RigidFrameResult", "RigidTrackResult", "target_image",
+__all__ = ["LossMode", "LOSS_MODES", "VectorAdam", "RigidFrameResult", "RigidTrackResult", "target_image",
            "track_rigid_frame", "track_rigid"]

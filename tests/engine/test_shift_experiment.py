@@ -1,0 +1,92 @@
+"""The shift-radius experiment: footprint, overlap and image-plane shift helpers against
+known values; then the zero-overlap claim on a fixed seed set (slow)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from spectralsplats_addon.engine.errors import ConfigError
+from spectralsplats_addon.engine.io import read_splats
+from spectralsplats_addon.engine.shift_experiment import (EXPERIMENT_CONFIG, coverage_subset,
+                                                          framing_camera, image_footprint,
+                                                          image_plane_shift, make_cases,
+                                                          make_marker_asset, make_scene,
+                                                          mask_overlap, run_case, success_rate)
+
+DONUT = "/work/shared/data/real_splats/donut.ply"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def numba_single_thread():
+    """The numba rasterizer's OpenMP workers spin after each kernel and starve the torch ops
+    between kernels on a 2-core machine; one numba thread avoids it."""
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(before)
+
+
+def test_footprint_and_overlap_of_known_masks():
+    alpha = torch.zeros(20, 30)
+    alpha[2:7, 10:19] = 0.5  # 5 rows, 9 columns
+    assert image_footprint(alpha) == 9.0
+    other = torch.zeros(20, 30)
+    other[5:7, 10:12] = 1.0  # 4 of the 45 target pixels
+    assert mask_overlap(other, alpha) == pytest.approx(4 / 45)
+    assert mask_overlap(torch.roll(alpha, 9, 1), alpha) == 0.0
+    with pytest.raises(ConfigError, match="the asset covers no pixel of the target"):
+        image_footprint(torch.zeros(4, 4))
+
+
+def test_image_plane_shift_moves_the_projection_by_the_requested_pixels():
+    splats = make_marker_asset(200)
+    cam = framing_camera(splats, 64, 0.2)
+    c = splats.means.mean(0).double().numpy()
+    t = image_plane_shift(cam, c, (5.0, -3.0))
+    before, after = cam.project(np.stack([c, c + t]))
+    assert np.allclose(after[:2] - before[:2], [5.0, -3.0], atol=1e-9)
+    assert after[2] == pytest.approx(before[2])  # parallel to the image plane
+
+
+def test_cases_are_seeded_and_far_radii_do_not_overlap():
+    splats = make_marker_asset(200)
+    scene = make_scene("marker", splats, framing_camera(splats, 64, 0.2))
+    a = make_cases(scene, [0.25, 1.5], 3, seed=7)
+    b = make_cases(scene, [0.25, 1.5], 3, seed=7)
+    assert [c.direction_deg for c in a] == [c.direction_deg for c in b]
+    assert all(c.overlap > 0.3 for c in a[:3]) and all(c.overlap == 0 for c in a[3:])
+    shift_px = [np.linalg.norm(scene.camera.project(
+        (scene.centre.double().numpy() + c.translation)[None])[0, :2]
+        - scene.camera.project(scene.centre.double().numpy()[None])[0, :2]) for c in a]
+    assert np.allclose(shift_px, [0.25 * scene.footprint_px] * 3 + [1.5 * scene.footprint_px] * 3)
+
+
+def _claim(scene, seed):
+    cases = make_cases(scene, [1.25, 1.5], 5, seed=seed) + make_cases(scene, [0.5], 2, seed=seed)
+    zero = [c for c in cases if c.overlap == 0]
+    assert len(zero) >= 10
+    spectral = [run_case(scene, c, EXPERIMENT_CONFIG, "spectral") for c in cases]
+    pixel = [run_case(scene, c, EXPERIMENT_CONFIG.replace(lr_translation=0.02), "pixel")
+             for c in cases]
+    rate_s = success_rate(spectral, zero_overlap_only=True)
+    rate_p = success_rate(pixel, zero_overlap_only=True)
+    assert rate_s >= 0.9, [round(r.translation_error, 4) for r in spectral]
+    assert rate_p <= rate_s - 0.4, (rate_s, rate_p)
+
+
+@pytest.mark.slow
+def test_spectral_tracking_recovers_zero_overlap_shifts_of_the_synthetic_asset():
+    splats = make_marker_asset(600)
+    _claim(make_scene("marker", splats, framing_camera(splats, 64, 0.2)), seed=0)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="the donut reaches about 50-70 % at radius 1.5: the "
+                   "tracker drifts in depth before the image-plane shift is closed")
+def test_spectral_tracking_recovers_zero_overlap_shifts_of_the_donut():
+    splats = coverage_subset(read_splats(DONUT).to_torch(), 2000)
+    _claim(make_scene("donut", splats, framing_camera(splats, 64, 0.2)), seed=0)
