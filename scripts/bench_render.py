@@ -43,6 +43,10 @@ TIME_BUDGET_S = 20.0        # per case: the repetitions stop when they would pas
 SKIP_ABOVE_S = 60.0         # a case estimated slower than this is skipped
 MAX_REPS = 9
 MEMORY_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536"}  # blocks over 64 KiB: mmap, unmapped on free
+# torch's OpenMP workers spin after each parallel op; beside numba's workers on few cores
+# that starves both (donut 128 x 128: 3.4 s instead of 60 ms on 2 cores). Every case runs
+# with passive waiting, the setting a process that mixes the two should use.
+CASE_ENV = {"OMP_WAIT_POLICY": "passive"}
 
 
 # ---------------------------------------------------------------- scenes and pipeline
@@ -307,7 +311,7 @@ def run_compile() -> dict:
 def subprocess_json(args: list[str], env: dict | None = None, timeout: float = 900.0) -> dict:
     cmd = [sys.executable, __file__, *args]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-                          env={**os.environ, **(env or {})})
+                          env={**os.environ, **CASE_ENV, **(env or {})})
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -387,7 +391,9 @@ def report(rows, dense, breakdown, cold, warm, command, torch_version, numba_ver
              f"the rise of the process's resident set (Linux VmHWM after a reset) over its "
              f"level before one forward+backward. The machine's cores are shared: load "
              f"average {load[0]} at the start, {load[1]} at the end; the fastest run shows "
-             f"what the code does when it has the cores.", "",
+             f"what the code does when it has the cores. Every case runs with "
+             f"OMP_WAIT_POLICY=passive: without it torch's spinning OpenMP workers and numba's "
+             f"starve each other on two cores (the donut at 128 x 128 took 3.4 s, not 60 ms).", "",
              "| scene | splats | size | backend | forward | forward+backward | (fastest run) "
              "| peak memory | runs |",
              "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
