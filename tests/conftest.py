@@ -1,8 +1,14 @@
-"""Test-wide hooks: tests marked ``gpu`` skip where no CUDA device is present."""
+"""Test-wide hooks: OpenMP threads that sleep when idle; tests marked ``gpu`` skip where no
+CUDA device is present."""
 
 from __future__ import annotations
 
-import pytest
+import os
+
+# Before any test module imports torch: see spectralsplats_addon/engine/__init__.py.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import pytest  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):

@@ -3,6 +3,8 @@ known values; then the zero-overlap claim on a fixed seed set (slow)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -15,19 +17,7 @@ from spectralsplats_addon.engine.shift_experiment import (EXPERIMENT_CONFIG, cov
                                                           make_marker_asset, make_scene,
                                                           mask_overlap, run_case, success_rate)
 
-DONUT = "/work/shared/data/real_splats/donut.ply"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def numba_single_thread():
-    """The numba rasterizer's OpenMP workers spin after each kernel and starve the torch ops
-    between kernels on a 2-core machine; one numba thread avoids it."""
-    import numba
-
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
+DONUT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real_splats" / "donut.ply"
 
 
 def test_footprint_and_overlap_of_known_masks():

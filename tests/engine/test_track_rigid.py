@@ -19,18 +19,6 @@ CONFIG = TrackingConfig(iterations=100, num_bands=5, spectral_fraction=0.5, warm
                         lr_translation=0.06, lr_rotation=0.003, lr_final_fraction=0.3)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def numba_single_thread():
-    """The numba rasterizer's OpenMP workers spin after each kernel and starve the torch ops
-    between kernels on a 2-core machine (10-20x slower steps); one numba thread avoids it."""
-    import numba
-
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def scene():
     splats = make_marker_asset(300)
