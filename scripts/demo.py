@@ -4,7 +4,8 @@
 
 Reads the real donut (../shared/data/real_splats/donut.ply), imports it into a new .blend
 through the extension's import operator in real Blender (the bpy module), checks that every
-splat arrived, and saves out/donut.blend. Prints a progress line per step.
+splat arrived, rigs it with 512 control points (an armature whose Armature modifier moves
+the splats), and saves out/donut.blend. Prints a progress line per step.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.ply.exists():
         print(f"error: {args.ply} does not exist: pass --ply PATH to a 3DGS .ply", file=sys.stderr)
         return 2
-    total = 4
+    total = 5
     started = time.perf_counter()
 
     step(1, total, "starting Blender (bpy module) and registering the extension")
@@ -61,12 +62,20 @@ def main(argv: list[str] | None = None) -> int:
         print("error: the imported splats differ from the file", file=sys.stderr)
         return 1
 
-    step(4, total, "saving the .blend")
+    step(4, total, "rigging it with 512 control points (Object > Rig Gaussian Splats)")
+    t0 = time.perf_counter()
+    if bpy.ops.spectralsplats.rig(control_points=512) != {"FINISHED"}:
+        print("error: the rig operator failed", file=sys.stderr)
+        return 1
+    rig_seconds = time.perf_counter() - t0
+    bones = len(obj.children[0].data.bones)
+
+    step(5, total, "saving the .blend")
     args.out.mkdir(parents=True, exist_ok=True)
     blend = (args.out / "donut.blend").resolve()
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
     print(f"imported {len(got):,} splats (SH degree {got.sh_degree}) into {obj.name!r} "
-          f"in {import_seconds:.2f} s; saved {blend} "
+          f"in {import_seconds:.2f} s; rigged with {bones} bones in {rig_seconds:.2f} s; saved {blend} "
           f"({time.perf_counter() - started:.1f} s in all)")
     return 0
 

@@ -11,11 +11,13 @@ import pytest
 
 import spectralsplats_addon
 
-CLASS_NAMES = ("SPECTRALSPLATS_OT_import_ply", "SPECTRALSPLATS_FH_import_ply")
+CLASS_NAMES = ("SPECTRALSPLATS_OT_import_ply", "SPECTRALSPLATS_FH_import_ply", "SPECTRALSPLATS_OT_rig")
 
 
-def import_menu_funcs():
-    return [f for f in bpy.types.TOPBAR_MT_file_import._dyn_ui_initialize()
+def our_menu_funcs():
+    """Our draw functions in File > Import and the 3D view's Object menu."""
+    menus = (bpy.types.TOPBAR_MT_file_import, bpy.types.VIEW3D_MT_object)
+    return [f for menu in menus for f in menu._dyn_ui_initialize()
             if getattr(f, "__module__", "").startswith("spectralsplats_addon")]
 
 
@@ -35,12 +37,12 @@ def test_register_unregister_twice_leaves_nothing_behind(unregistered):
         spectralsplats_addon.register()
         for name in CLASS_NAMES:
             assert hasattr(bpy.types, name), f"{name} not registered"
-        assert len(import_menu_funcs()) == 1
-        assert "import_ply" in dir(bpy.ops.spectralsplats)
+        assert len(our_menu_funcs()) == 2
+        assert {"import_ply", "rig"} <= set(dir(bpy.ops.spectralsplats))
         spectralsplats_addon.unregister()
         for name in CLASS_NAMES:
             assert not hasattr(bpy.types, name), f"{name} left registered"
-        assert import_menu_funcs() == []
+        assert our_menu_funcs() == []
 
 
 def test_import_and_register_never_touch_bpy_context():

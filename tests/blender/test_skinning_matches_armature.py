@@ -86,3 +86,27 @@ def test_rigging_again_replaces_the_old_rig(addon):
     assert len(bpy.data.armatures) == 1 and len(arm_obj.data.bones) == 32
     assert len(obj.vertex_groups) == 32
     assert [m.type for m in obj.modifiers].count("ARMATURE") == 1
+
+
+def test_rig_operator_rigs_the_active_splat_object(addon):
+    bpy.ops.spectralsplats.import_ply(filepath=str(REAL / "lod3.ply"))
+    obj = bpy.context.view_layer.objects.active
+    assert bpy.ops.spectralsplats.rig(control_points=40, neighbours=3) == {"FINISHED"}
+    arm_obj = find_rig(obj)
+    assert arm_obj is not None and len(arm_obj.data.bones) == 40
+    expected = build_rig(splats_from_object(obj).means, 40, 3, seed=0)
+    heads = np.array([b.head_local for b in arm_obj.data.bones])
+    np.testing.assert_allclose(heads, expected.control_points, atol=1e-6)
+    # Each splat's vertex groups hold its three weights.
+    groups = {g.index: int(g.name[3:]) for g in obj.vertex_groups}
+    vertex = obj.data.vertices[7]
+    got = sorted((groups[e.group], e.weight) for e in vertex.groups)
+    want = sorted(zip(expected.indices[7].tolist(), expected.weights[7].tolist()))
+    assert [k for k, _ in got] == [k for k, _ in want]
+    np.testing.assert_allclose([w for _, w in got], [w for _, w in want], rtol=1e-6)
+
+
+def test_rig_operator_needs_a_splat_object(addon):
+    bpy.ops.mesh.primitive_cube_add()
+    with pytest.raises(RuntimeError, match="poll"):
+        bpy.ops.spectralsplats.rig()
