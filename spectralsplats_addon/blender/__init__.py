@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from . import import_operator, rig_operator
+from . import bake_operator, import_operator, rig_operator
 
-_modules = (import_operator, rig_operator)
+_modules = (import_operator, rig_operator, bake_operator)
 
 
 def register() -> None:

@@ -11,7 +11,8 @@ import pytest
 
 import spectralsplats_addon
 
-CLASS_NAMES = ("SPECTRALSPLATS_OT_import_ply", "SPECTRALSPLATS_FH_import_ply", "SPECTRALSPLATS_OT_rig")
+CLASS_NAMES = ("SPECTRALSPLATS_OT_import_ply", "SPECTRALSPLATS_FH_import_ply", "SPECTRALSPLATS_OT_rig",
+               "SPECTRALSPLATS_OT_bake")
 
 
 def our_menu_funcs():
@@ -37,8 +38,8 @@ def test_register_unregister_twice_leaves_nothing_behind(unregistered):
         spectralsplats_addon.register()
         for name in CLASS_NAMES:
             assert hasattr(bpy.types, name), f"{name} not registered"
-        assert len(our_menu_funcs()) == 2
-        assert {"import_ply", "rig"} <= set(dir(bpy.ops.spectralsplats))
+        assert len(our_menu_funcs()) == 3
+        assert {"import_ply", "rig", "bake"} <= set(dir(bpy.ops.spectralsplats))
         spectralsplats_addon.unregister()
         for name in CLASS_NAMES:
             assert not hasattr(bpy.types, name), f"{name} left registered"

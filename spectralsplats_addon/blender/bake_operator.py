@@ -1,0 +1,63 @@
+"""Object > Bake Tracked Motion: keyframes from a result.npz, in one undo step."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import StringProperty
+from bpy.types import Operator
+from bpy_extras.io_utils import ImportHelper
+
+
+class SPECTRALSPLATS_OT_bake(Operator, ImportHelper):
+    """Bake a tracking result (result.npz) into keyframes on the active splat object's rig
+    (or on the object itself for a rigid result); keys inside the tracked frame range are
+    replaced, keys outside it are kept"""
+
+    bl_idname = "spectralsplats.bake"
+    bl_label = "Bake Tracked Motion"
+    bl_options = {"REGISTER", "UNDO"}
+
+    filename_ext = ".npz"
+    filter_glob: StringProperty(default="*.npz", options={"HIDDEN"})
+
+    @classmethod
+    def poll(cls, context):
+        from .point_object import is_splat_object
+
+        if not is_splat_object(context.active_object):
+            cls.poll_message_set("Select a Gaussian splat object")
+            return False
+        return context.mode == "OBJECT"
+
+    def execute(self, context):
+        from ..engine.result import ResultError, TrackResult
+        from .bake import BakeError, bake_result
+
+        obj = context.active_object
+        try:
+            report = bake_result(obj, TrackResult.load(self.filepath))
+        except (ResultError, BakeError) as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Baked {report.frames} frames into {report.fcurves} channels "
+                              f"of {report.target!r}")
+        return {"FINISHED"}
+
+
+def menu_func(self, context):
+    self.layout.operator(SPECTRALSPLATS_OT_bake.bl_idname)
+
+
+classes = (SPECTRALSPLATS_OT_bake,)
+
+
+def register() -> None:
+    for cls in classes:
+        bpy.utils.register_class(cls)
+    bpy.types.VIEW3D_MT_object.append(menu_func)
+
+
+def unregister() -> None:
+    bpy.types.VIEW3D_MT_object.remove(menu_func)
+    for cls in reversed(classes):
+        bpy.utils.unregister_class(cls)
