@@ -79,6 +79,11 @@ class TrackingConfig:
         "target is area-averaged to match); the spatial phase runs at the full size", True)
     multiresolution_min_side: int = _doc(
         "the shorter image side never drops below this many pixels with multiresolution", 32)
+    spectral_depth_hold: bool = _doc(
+        "keep the depth (the translation along the camera's view axis) fixed during the "
+        "spectral phase and let the spatial phase fit it: while render and target are apart, "
+        "shrinking the render (moving it away) lowers the moment mismatch, so a free depth "
+        "runs off before the image-plane shift closes", False)
 
     # -- spatial refinement ---------------------------------------------------------------
     spatial_loss: SpatialLoss = _doc("pixel loss of the spatial phase: 'l1' or 'l2'",
@@ -134,7 +139,7 @@ class TrackingConfig:
         if self.spatial_loss not in SPATIAL_LOSSES:
             raise ConfigError(f"unknown spatial_loss {self.spatial_loss!r}; choose one of "
                               f"{', '.join(SPATIAL_LOSSES)}")
-        for name in ("supervise_alpha", "multiresolution"):
+        for name in ("supervise_alpha", "multiresolution", "spectral_depth_hold"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if not 0 <= self.dssim_weight <= 1:

@@ -32,7 +32,7 @@ from .config import TrackingConfig
 from .conventions import Camera
 from .errors import ConfigError, LossInputError
 from .losses import spatial_loss
-from .multires import ResolutionPyramid, render_level
+from .multires import ResolutionPyramid, apply_mass_gain, level_mass_gain, render_level
 from .progress import CancelToken, EtaClock, ProgressCallback, is_cancelled, progress_event
 from .render.api import render
 from .rigid import RigidPose, apply_rigid, asset_centre, asset_size
@@ -223,6 +223,15 @@ def track_rigid_frame(
                        splats.means.dtype)
     pyramid = ResolutionPyramid(target, camera, config.multiresolution_min_side,
                                 enabled=config.multiresolution and loss == "spectral")
+    gains: dict = {}  # level factor -> mass gain, measured at the start pose
+
+    def level_gain(factor: int) -> float:
+        if factor not in gains:
+            start_splats = apply_rigid(splats, model.rotvec().detach(),
+                                       model.translation().detach(), centre)
+            gains[factor] = level_mass_gain(start_splats, camera, factor, backend)
+        return gains[factor]
+
     eta = eta or EtaClock(config.iterations)
     start, history, losses = time.perf_counter(), [], {}
     steps = 0
@@ -232,10 +241,11 @@ def track_rigid_frame(
         model.set_lr_factor(learning_rate_factor(step, config.iterations, config))
         moved = apply_rigid(splats, model.rotvec(), model.translation(), centre)
         total, losses, phase = _step_loss(moved, step, config, loss, pyramid, with_alpha,
-                                          background, backend)
+                                          background, backend, level_gain)
         model.optim.zero_grad(set_to_none=True)
         total.backward()
-        if losses.get("resolution", camera.width) < camera.width:
+        if (losses.get("resolution", camera.width) < camera.width
+                or (phase == "spectral" and config.spectral_depth_hold)):
             model.hold_depth()
         model.optim.step()
         steps = step + 1
@@ -249,9 +259,10 @@ def track_rigid_frame(
 
 
 def _step_loss(moved: Splats, step: int, config: TrackingConfig, loss: LossMode,
-               pyramid: ResolutionPyramid, with_alpha: bool, background, backend: str
-               ) -> tuple[torch.Tensor, dict, str]:
-    """(total loss, losses by name as floats, phase name) of one step."""
+               pyramid: ResolutionPyramid, with_alpha: bool, background, backend: str,
+               level_gain) -> tuple[torch.Tensor, dict, str]:
+    """(total loss, losses by name as floats, phase name) of one step; level_gain(factor)
+    gives the mass gain of a reduced level (engine/multires.level_mass_gain)."""
     if loss == "pixel":
         image = _rendered_image(moved, pyramid.camera, with_alpha, background, backend)
         total = spatial_loss(image, pyramid.target, config.spatial_loss, config.dssim_weight)
@@ -262,6 +273,7 @@ def _step_loss(moved: Splats, step: int, config: TrackingConfig, loss: LossMode,
         factor = pyramid.factor(phase.alpha)
         target, cam = pyramid.at_factor(factor)
         rgb, alpha = render_level(moved, cam, factor, background, backend)
+        rgb, alpha = apply_mass_gain(rgb, alpha, level_gain(factor), background)
         image = _stack(rgb, alpha, with_alpha)
         total = spectral_loss(image, target, phase.band_weights, config.dc_weight)
         value = float(total.detach())

@@ -11,7 +11,8 @@ import torch
 
 from spectralsplats_addon.engine.errors import ConfigError
 from spectralsplats_addon.engine.io import read_splats
-from spectralsplats_addon.engine.shift_experiment import (EXPERIMENT_CONFIG, coverage_subset,
+from spectralsplats_addon.engine.shift_experiment import (EXPERIMENT_CONFIG, FRAMING_FILL,
+                                                          PIXEL_CONFIG, coverage_subset,
                                                           framing_camera, image_footprint,
                                                           image_plane_shift, make_cases,
                                                           make_marker_asset, make_scene,
@@ -56,14 +57,13 @@ def test_cases_are_seeded_and_far_radii_do_not_overlap():
 
 
 def _claim(scene, seed):
-    cases = make_cases(scene, [1.25, 1.5], 5, seed=seed) + make_cases(scene, [0.5], 2, seed=seed)
-    zero = [c for c in cases if c.overlap == 0]
-    assert len(zero) >= 10
+    """Spectral tracking recovers >= 90 % of the zero-overlap starts at 1.25 and 1.5
+    footprints; the pixel loss recovers at least 0.4 fewer of the same starts."""
+    cases = [c for c in make_cases(scene, [1.25, 1.5], 5, seed=seed) if c.overlap == 0]
+    assert len(cases) >= 9
     spectral = [run_case(scene, c, EXPERIMENT_CONFIG, "spectral") for c in cases]
-    pixel = [run_case(scene, c, EXPERIMENT_CONFIG.replace(lr_translation=0.02), "pixel")
-             for c in cases]
-    rate_s = success_rate(spectral, zero_overlap_only=True)
-    rate_p = success_rate(pixel, zero_overlap_only=True)
+    pixel = [run_case(scene, c, PIXEL_CONFIG, "pixel") for c in cases]
+    rate_s, rate_p = success_rate(spectral), success_rate(pixel)
     assert rate_s >= 0.9, [round(r.translation_error, 4) for r in spectral]
     assert rate_p <= rate_s - 0.4, (rate_s, rate_p)
 
@@ -71,12 +71,13 @@ def _claim(scene, seed):
 @pytest.mark.slow
 def test_spectral_tracking_recovers_zero_overlap_shifts_of_the_synthetic_asset():
     splats = make_marker_asset(600)
-    _claim(make_scene("marker", splats, framing_camera(splats, 64, 0.2)), seed=0)
+    _claim(make_scene("marker", splats, framing_camera(splats, 64, FRAMING_FILL)), seed=0)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the donut reaches about 50-70 % at radius 1.5: the "
-                   "tracker drifts in depth before the image-plane shift is closed")
+@pytest.mark.xfail(strict=True, reason="the donut reaches 8 of 10 zero-overlap starts (80 %): "
+                   "the image-plane shift closes, but the spatial phase leaves the depth 2.6 % "
+                   "of the size off in one case and runs off in another")
 def test_spectral_tracking_recovers_zero_overlap_shifts_of_the_donut():
     splats = coverage_subset(read_splats(DONUT).to_torch(), 2000)
-    _claim(make_scene("donut", splats, framing_camera(splats, 64, 0.2)), seed=0)
+    _claim(make_scene("donut", splats, framing_camera(splats, 64, FRAMING_FILL)), seed=0)

@@ -105,3 +105,24 @@ def test_bad_inputs_raise_typed_errors(scene):
     with pytest.raises(LossInputError, match=r"target frame is 24 x 24 \(W x H\) but the camera "
                                              r"renders 64 x 64"):
         track_rigid_frame(scene.splats, scene.camera, scene.target_rgb[:24, :24], None, CONFIG)
+
+
+def test_spectral_depth_hold_keeps_the_depth_through_the_spectral_phase(scene):
+    """A start off in depth and in the image: with the hold, the spectral phase moves only the
+    image-plane part (the view-axis component stays exactly); without it the depth moves."""
+    view = scene.camera.viewmat[2, :3]
+    shift = image_plane_shift(scene.camera, scene.centre.numpy(), (0.4 * scene.footprint_px, 0))
+    start = shift + 0.1 * scene.size * view
+    config = CONFIG.replace(iterations=12, spectral_fraction=1.0, multiresolution=False)
+    depths = {}
+    for hold in (True, False):
+        res = track_rigid_frame(scene.splats, scene.camera, scene.target_rgb,
+                                scene.target_alpha, config.replace(spectral_depth_hold=hold),
+                                init=RigidPose(np.zeros(3), start), centre=scene.centre)
+        depths[hold] = float(view @ res.pose.translation)
+        moved = np.linalg.norm(res.pose.translation - start) / scene.size
+        assert moved > 0.05
+    assert depths[True] == pytest.approx(0.1 * scene.size, rel=1e-5)
+    assert abs(depths[False] - 0.1 * scene.size) > 1e-3 * scene.size
+    with pytest.raises(ConfigError, match="spectral_depth_hold must be true or false, got 1"):
+        CONFIG.replace(spectral_depth_hold=1)
