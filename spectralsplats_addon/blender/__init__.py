@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from . import bake_operator, import_operator, rig_operator
+from . import bake_operator, import_operator, preferences, rig_operator
 
-_modules = (import_operator, rig_operator, bake_operator)
+_modules = (preferences, import_operator, rig_operator, bake_operator)
 
 
 def register() -> None:

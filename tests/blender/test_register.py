@@ -11,8 +11,16 @@ import pytest
 
 import spectralsplats_addon
 
-CLASS_NAMES = ("SPECTRALSPLATS_OT_import_ply", "SPECTRALSPLATS_FH_import_ply", "SPECTRALSPLATS_OT_rig",
-               "SPECTRALSPLATS_OT_bake")
+CLASS_NAMES = ("SPECTRALSPLATS_OT_import_ply", "SPECTRALSPLATS_OT_rig", "SPECTRALSPLATS_OT_bake",
+               "SPECTRALSPLATS_FH_import_ply", "SPECTRALSPLATS_AP_preferences",
+               "SPECTRALSPLATS_OT_check_environment", "SPECTRALSPLATS_OT_setup_environment")
+
+
+def our_classes():
+    """Every class the Blender layer's modules declare for registration."""
+    from spectralsplats_addon import blender
+
+    return [cls for module in blender._modules for cls in module.classes]
 
 
 def our_menu_funcs():
@@ -25,7 +33,7 @@ def our_menu_funcs():
 @pytest.fixture
 def unregistered():
     """The add-on unregistered for the test, and restored to its earlier state after."""
-    was_registered = hasattr(bpy.types, CLASS_NAMES[0])
+    was_registered = hasattr(bpy.types, "SPECTRALSPLATS_OT_import_ply")
     if was_registered:
         spectralsplats_addon.unregister()
     yield
@@ -36,13 +44,13 @@ def unregistered():
 def test_register_unregister_twice_leaves_nothing_behind(unregistered):
     for _ in range(2):
         spectralsplats_addon.register()
-        for name in CLASS_NAMES:
-            assert hasattr(bpy.types, name), f"{name} not registered"
+        assert sorted(cls.__name__ for cls in our_classes()) == sorted(CLASS_NAMES)
+        assert all(cls.is_registered for cls in our_classes())
         assert len(our_menu_funcs()) == 3
         assert {"import_ply", "rig", "bake"} <= set(dir(bpy.ops.spectralsplats))
         spectralsplats_addon.unregister()
-        for name in CLASS_NAMES:
-            assert not hasattr(bpy.types, name), f"{name} left registered"
+        assert not any(cls.is_registered for cls in our_classes()), "a class left registered"
+        assert not hasattr(bpy.types, "SPECTRALSPLATS_OT_import_ply")
         assert our_menu_funcs() == []
 
 
