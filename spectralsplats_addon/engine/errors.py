@@ -53,3 +53,21 @@ class VideoError(SpectralSplatsError, ValueError):
 
 class FrameRangeError(VideoError, IndexError):
     """A frame index outside the frames a source holds (the message gives the valid range)."""
+
+
+class JobError(SpectralSplatsError, ValueError):
+    """A job folder (job.json, asset.ply, rig.npz, footage) that cannot be run.
+
+    ``problems`` lists every problem found as (field path, what is wrong and what is
+    expected); the message has one line per problem, each starting with its field path.
+    """
+
+    def __init__(self, where, problems):
+        self.where = None if where is None else str(where)
+        self.problems = [(str(path), str(message)) for path, message in problems]
+        count = len(self.problems)
+        head = f"{self.where}: " if self.where else ""
+        lines = [f"{head}the job has {count} problem{'s' if count != 1 else ''}; fix "
+                 f"{'them' if count != 1 else 'it'} and write the job again:"]
+        lines += [f"{path}: {message}" if path else message for path, message in self.problems]
+        super().__init__("\n".join(lines))

@@ -1,0 +1,257 @@
+"""The job folder on disk: job.json, asset.ply, rig.npz (and the footage it names).
+
+    path = write_job(folder, job, splats, rig)   # -> folder / "job.json"
+    loaded = load_job(folder)                    # LoadedJob: job, splats, rig, footage lengths
+    job = read_job(folder)                       # job.json alone, validated
+
+``load_job`` checks everything the worker will need before any work starts and raises one
+JobError listing every problem, each with its field path: job.json's fields, the asset and
+the rig (present, readable, made for each other), and the footage (each distinct movie
+opened once for its length, every frame index in range; image files present).
+numpy, plyfile and (for movies) PyAV only: no torch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import JobError, SplatFileError, VideoError
+from ..io import read_splats, write_ply
+from ..rig import Rig
+from ..splats import Splats
+from .model import Job, JobSource
+from .validate import Problem, validate_job
+
+JOB_FILE = "job.json"
+WEIGHT_SUM_TOLERANCE = 1e-3  # each splat's rig weights sum to 1 within this
+
+
+@dataclass
+class LoadedJob:
+    """A validated job with its asset and rig read. ``footage_lengths`` maps each movie the
+    job uses (resolved path) to its frame count."""
+
+    folder: Path
+    job: Job
+    splats: Splats
+    rig: Rig
+    footage_lengths: dict[str, int] = field(default_factory=dict)
+
+    def resolve(self, path: str) -> Path:
+        """A path from job.json: relative to the job folder, or absolute (footage)."""
+        return resolve(self.folder, path)
+
+    @property
+    def result_path(self) -> Path:
+        return self.resolve(self.job.outputs.result)
+
+
+def resolve(folder, path: str) -> Path:
+    """``path`` from job.json as a file: relative to ``folder``, or absolute."""
+    path = Path(path)
+    return path if path.is_absolute() else Path(folder) / path
+
+
+def write_job(folder, job: Job, splats: Splats, rig: Rig) -> Path:
+    """Write job.json, the asset .ply and rig.npz into ``folder`` (created if needed) and
+    return the path of job.json.
+
+    The job is validated and the rig checked against the splats first (JobError lists every
+    problem; nothing is written). Then any old job.json is removed, the asset and the rig
+    are written (each beside its place, then renamed), and job.json comes last: a reader
+    sees a complete job or no job.json at all.
+    """
+    folder = Path(folder)
+    problems = validate_job(job.to_dict())
+    problems += rig_problems(rig, len(splats))
+    if problems:
+        raise JobError(folder, problems)
+    folder.mkdir(parents=True, exist_ok=True)
+    job_path = folder / JOB_FILE
+    job_path.unlink(missing_ok=True)
+    ply_path, rig_path = folder / job.asset.ply, folder / job.asset.rig
+    for path in (ply_path, rig_path, folder / job.outputs.result):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    write_ply(ply_path, splats)
+    rig_part = rig_path.with_name(rig_path.name + ".part.npz")
+    rig.save(rig_part)
+    os.replace(rig_part, rig_path)
+    job_part = job_path.with_name(JOB_FILE + ".part")
+    job_part.write_text(json.dumps(job.to_dict(), indent=2, allow_nan=False) + "\n",
+                        encoding="utf-8")
+    os.replace(job_part, job_path)
+    return job_path
+
+
+def read_job(folder) -> Job:
+    """job.json of ``folder``, validated (no other file is read). JobError otherwise."""
+    folder = Path(folder)
+    data, problems = _read_json(folder)
+    if not problems:
+        problems = validate_job(data)
+    if problems:
+        raise JobError(folder, problems)
+    return Job.from_dict(data)
+
+
+def load_job(folder) -> LoadedJob:
+    """Validate job.json, read and cross-check the asset and the rig, and check the footage
+    (see the module docstring). JobError lists every problem found."""
+    folder = Path(folder)
+    data, problems = _read_json(folder)
+    if problems:
+        raise JobError(folder, problems)
+    problems = validate_job(data)
+    if problems and problems[0][0] == "version":
+        raise JobError(folder, problems)
+    flagged = [path for path, _ in problems]
+
+    def clean(path: str) -> bool:
+        return not any(p == path or p.startswith((path + ".", path + "[")) for p in flagged)
+
+    splats = rig = None
+    asset = data.get("asset")
+    if isinstance(asset, dict) and clean("asset.ply") and clean("asset.rig") \
+            and "ply" in asset and "rig" in asset:
+        splats, rig = _check_asset(folder, str(asset["ply"]), str(asset["rig"]), problems)
+    frames = data.get("frames") if isinstance(data.get("frames"), list) else []
+    uses = []  # (field path, JobSource) of every well-formed source and matte
+    for i, frame in enumerate(frames):
+        for name in ("source", "matte"):
+            where = f"frames[{i}].{name}"
+            if isinstance(frame, dict) and name in frame and clean(where):
+                uses.append((where, JobSource.from_dict(frame[name])))
+    lengths = _check_footage(folder, uses, problems)
+    if problems:
+        raise JobError(folder, problems)
+    return LoadedJob(folder, Job.from_dict(data), splats, rig, lengths)
+
+
+def _read_json(folder: Path) -> tuple[object, list[Problem]]:
+    path = folder / JOB_FILE
+    if not path.is_file():
+        where = "no such folder" if not folder.is_dir() else "no job.json in the folder"
+        return None, [(JOB_FILE, f"{where} ({path}); write the job first (write_job), or "
+                                 "check the folder")]
+    try:
+        return json.loads(path.read_text(encoding="utf-8")), []
+    except UnicodeDecodeError as error:
+        return None, [(JOB_FILE, f"not UTF-8 text ({error}); write the job again")]
+    except json.JSONDecodeError as error:
+        return None, [(JOB_FILE, f"not valid JSON (line {error.lineno} column {error.colno}: "
+                                 f"{error.msg}); write the job again or fix the file")]
+
+
+# -- asset and rig --------------------------------------------------------------------------
+
+def _check_asset(folder: Path, ply: str, rig_file: str, problems: list[Problem]):
+    splats = rig = None
+    ply_path, rig_path = resolve(folder, ply), resolve(folder, rig_file)
+    if not ply_path.is_file():
+        problems.append(("asset.ply", f"file not found: {ply_path}; write the job again"))
+    else:
+        try:
+            splats = read_splats(ply_path)
+        except SplatFileError as error:
+            problems.append(("asset.ply", f"not a readable splat file: {error}"))
+    if not rig_path.is_file():
+        problems.append(("asset.rig", f"file not found: {rig_path}; rig the asset and write "
+                                      "the job again"))
+    else:
+        try:
+            rig = Rig.load(rig_path)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+            problems.append(("asset.rig", f"not a readable rig file ({type(error).__name__}: "
+                                          f"{error}); expected control_points, indices, "
+                                          "weights and radius; rig the asset again"))
+    if rig is not None:
+        problems += rig_problems(rig, None if splats is None else len(splats))
+    return splats, rig
+
+
+def rig_problems(rig: Rig, num_splats: int | None) -> list[Problem]:
+    """What is wrong with ``rig`` for an asset of ``num_splats`` splats (None: unknown), as
+    problems at ``asset.rig``: shapes control_points [P, 3], indices [N, K] int within
+    0 .. P-1, weights [N, K] finite, non-negative, each row summing to 1."""
+    fix = "rig this asset again"
+    cp, idx, w = (np.asarray(a) for a in (rig.control_points, rig.indices, rig.weights))
+    if cp.ndim != 2 or cp.shape[1] != 3 or cp.shape[0] < 1 or not np.isfinite(cp).all():
+        return [("asset.rig", f"control_points must be [P, 3] finite numbers with P >= 1, got "
+                              f"shape {cp.shape}; {fix}")]
+    if idx.ndim != 2 or idx.shape[1] < 1 or not np.issubdtype(idx.dtype, np.integer):
+        return [("asset.rig", f"indices must be [N, K] integers, got shape {idx.shape} of "
+                              f"{idx.dtype}; {fix}")]
+    problems = []
+    if num_splats is not None and idx.shape[0] != num_splats:
+        problems.append(("asset.rig", f"the rig binds {idx.shape[0]} splats but the asset "
+                                      f"holds {num_splats}: it was made for another asset; "
+                                      f"{fix}"))
+    count = cp.shape[0]
+    outside = (idx < 0) | (idx >= count)
+    if outside.any():
+        splat, slot = np.argwhere(outside)[0]
+        problems.append(("asset.rig", f"indices must lie in 0 to {count - 1} (the rig has "
+                                      f"{count} control points), {int(outside.sum())} do not, "
+                                      f"first {int(idx[splat, slot])} at splat {splat}; {fix}"))
+    if w.shape != idx.shape:
+        problems.append(("asset.rig", f"weights must be [N, K] = {list(idx.shape)} like the "
+                                      f"indices, got {list(w.shape)}; {fix}"))
+    elif not np.isfinite(w).all() or (w < 0).any() or \
+            (np.abs(w.sum(axis=1) - 1.0) > WEIGHT_SUM_TOLERANCE).any():
+        problems.append(("asset.rig", f"weights must be finite, non-negative, and sum to 1 for "
+                                      f"each splat; {fix}"))
+    return problems
+
+
+# -- footage --------------------------------------------------------------------------------
+
+def _check_footage(folder: Path, uses: list[tuple[str, JobSource]],
+                   problems: list[Problem]) -> dict[str, int]:
+    """Images must exist; each distinct movie is opened once and every index checked
+    against its length. ``uses``: (field path, source). Returns {movie path: frame count}."""
+    movies: dict[str, list[tuple[str, int]]] = {}  # path -> [(field path, index)]
+    images: dict[str, str] = {}  # path -> first field path
+    for where, source in uses:
+        path = str(resolve(folder, source.path))
+        if source.kind == "movie":
+            movies.setdefault(path, []).append((where, source.index))
+        elif path not in images:
+            images[path] = f"{where}.image"
+    for path, where in images.items():
+        if not Path(path).is_file():
+            problems.append((where, f"file not found: {path}; check the path (relative "
+                                    "paths are relative to the job folder)"))
+    lengths = {}
+    for path, users in movies.items():
+        length = _movie_length(path, f"{users[0][0]}.movie", len(users), problems)
+        if length is None:
+            continue
+        lengths[path] = length
+        for where, index in users:
+            if index >= length:
+                problems.append((f"{where}.index", f"frame {index} is beyond the end of the "
+                                                   f"movie: {Path(path).name} has {length} "
+                                                   f"frames, indices 0 to {length - 1}"))
+    return lengths
+
+
+def _movie_length(path: str, where: str, uses: int, problems: list[Problem]) -> int | None:
+    from ..video import open_frames
+
+    used_by = f" ({uses} frames use it)" if uses > 1 else ""
+    if not Path(path).exists():
+        problems.append((where, f"file not found: {path}{used_by}; check the path (relative "
+                                "paths are relative to the job folder)"))
+        return None
+    try:
+        with open_frames(path) as source:
+            return len(source)
+    except VideoError as error:
+        problems.append((where, f"cannot be read{used_by}: {error}"))
+        return None
