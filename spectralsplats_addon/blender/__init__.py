@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from . import bake_operator, import_operator, preferences, rig_operator
+from . import bake_operator, import_operator, panel, preferences, rig_operator, track_settings
 
-_modules = (preferences, import_operator, rig_operator, bake_operator)
+_modules = (preferences, track_settings, import_operator, rig_operator, bake_operator, panel)
 
 
 def register() -> None:

@@ -13,7 +13,9 @@ import spectralsplats_addon
 
 CLASS_NAMES = ("SPECTRALSPLATS_OT_import_ply", "SPECTRALSPLATS_OT_rig", "SPECTRALSPLATS_OT_bake",
                "SPECTRALSPLATS_FH_import_ply", "SPECTRALSPLATS_AP_preferences",
-               "SPECTRALSPLATS_OT_check_environment", "SPECTRALSPLATS_OT_setup_environment")
+               "SPECTRALSPLATS_OT_check_environment", "SPECTRALSPLATS_OT_setup_environment",
+               "SPECTRALSPLATS_OT_check_inputs", "SPECTRALSPLATS_PT_main",
+               "SpectralSplatsTrackSettings")
 
 
 def our_classes():
@@ -51,6 +53,7 @@ def test_register_unregister_twice_leaves_nothing_behind(unregistered):
         spectralsplats_addon.unregister()
         assert not any(cls.is_registered for cls in our_classes()), "a class left registered"
         assert not hasattr(bpy.types, "SPECTRALSPLATS_OT_import_ply")
+        assert not hasattr(bpy.types.Scene, "spectralsplats_track")
         assert our_menu_funcs() == []
 
 

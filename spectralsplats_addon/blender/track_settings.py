@@ -1,0 +1,109 @@
+"""The Track panel's settings (a PropertyGroup on the scene) and what they resolve to."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, StringProperty
+from bpy.types import PropertyGroup
+
+from .point_object import is_splat_object
+
+MODELS = (("direct", "Direct", "Per-frame control-point motion (the paper's direct morph field)"),
+          ("mlp", "MLP", "A neural motion field over control points and time, fitted jointly"),
+          ("rigid", "Rigid", "One rigid transform per frame, keyed on the object"))
+LOSSES = (("spectral", "Spectral", "Spectral moments, low to high frequency, then pixels: "
+                                   "finds the target even without overlap"),
+          ("pixel", "Pixel", "Pixel loss only (L1 + D-SSIM): needs a good start"))
+PRESETS = (("robust", "Robust", "More iterations per frame"), ("fast", "Fast", "Fewer iterations"))
+DEVICES = (("auto", "Auto", "CUDA if present, else Apple MPS, else the CPU"),
+           ("cpu", "CPU", ""), ("cuda", "CUDA", ""), ("mps", "MPS", ""))
+
+
+def _is_splat(self, obj):
+    return is_splat_object(obj)
+
+
+def _is_camera(self, obj):
+    return obj.type == "CAMERA"
+
+
+class SpectralSplatsTrackSettings(PropertyGroup):
+    target: PointerProperty(name="Splats", type=bpy.types.Object, poll=_is_splat,
+                            description="The splat object to track (default: the active one)")
+    strip: StringProperty(name="Strip", description="The movie or image strip to track against")
+    camera: PointerProperty(name="Camera", type=bpy.types.Object, poll=_is_camera,
+                            description="The camera that filmed the strip (default: the scene camera)")
+    use_strip_range: BoolProperty(name="Strip's Range", default=True,
+                                  description="Track every frame the strip shows")
+    frame_start: IntProperty(name="Start", default=1)
+    frame_end: IntProperty(name="End", default=24)
+    model: EnumProperty(name="Model", items=MODELS, default="direct")
+    loss: EnumProperty(name="Loss", items=LOSSES, default="spectral")
+    preset: EnumProperty(name="Preset", items=PRESETS, default="robust")
+    device: EnumProperty(name="Device", items=DEVICES, default="auto")
+    output_dir: StringProperty(name="Output", subtype="DIR_PATH", default="",
+                               description="Folder for the tracking job and its result (default: "
+                                           "beside the .blend, or a temporary folder if unsaved)")
+    bake: BoolProperty(name="Bake When Done", default=True)
+
+
+@dataclass
+class TrackInputs:
+    target: object      # bpy.types.Object
+    camera: object      # bpy.types.Object
+    strip: object       # bpy.types.Strip
+    first: int
+    last: int
+    output_dir: str
+
+
+def output_folder(settings) -> str:
+    """settings.output_dir, or 'spectralsplats' beside the .blend, or a temporary folder."""
+    if settings.output_dir:
+        return bpy.path.abspath(settings.output_dir)
+    if bpy.data.filepath:
+        return bpy.path.abspath("//spectralsplats")
+    return os.path.join(tempfile.gettempdir(), "spectralsplats")
+
+
+def resolve_inputs(context, settings) -> TrackInputs:
+    """What the settings name, with the defaults filled in; raises ValueError with advice."""
+    from .strip_source import StripError, strip_range
+
+    scene = context.scene
+    target = settings.target or context.active_object
+    if not is_splat_object(target):
+        raise ValueError("no splat object to track: import a .ply (File > Import > Gaussian "
+                         "Splat) and select it, or pick it in the Track panel")
+    camera = settings.camera or scene.camera
+    if camera is None:
+        raise ValueError("the scene has no camera: add one (Add > Camera), set it as the scene "
+                         "camera, or pick one in the Track panel")
+    editor = scene.sequence_editor
+    strip = editor.strips_all.get(settings.strip) if editor and settings.strip else None
+    if strip is None:
+        raise StripError("no video strip is chosen: add a movie or image strip to the Video "
+                         "Sequencer and pick it in the Track panel" if not settings.strip else
+                         f"there is no strip named {settings.strip!r} in this scene's sequencer")
+    first, last = strip_range(strip) if settings.use_strip_range else \
+        (settings.frame_start, settings.frame_end)
+    return TrackInputs(target, camera, strip, first, last, output_folder(settings))
+
+
+classes = (SpectralSplatsTrackSettings,)
+
+
+def register() -> None:
+    for cls in classes:
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.spectralsplats_track = PointerProperty(type=SpectralSplatsTrackSettings)
+
+
+def unregister() -> None:
+    del bpy.types.Scene.spectralsplats_track
+    for cls in reversed(classes):
+        bpy.utils.unregister_class(cls)
