@@ -113,13 +113,26 @@ class TrackingConfig:
     temporal_weight: float = _doc(
         "temporal smoothness weight on control-point motion between frames",
         1e-3)
+    arap_neighbours: int = _doc(
+        "nearest control points each control point is tied to by the ARAP regulariser", 6)
+
+    # -- joint optimisation of the mlp model over all frames (iterations x frames steps) --
+    mlp_unlock_fraction: float = _doc(
+        "fraction of the mlp run over which frames are unlocked one after another (frame 0 "
+        "alone at first, every frame by then); 0 unlocks every frame from the start", 0.5)
+    mlp_frames_per_step: int = _doc(
+        "frames rendered per mlp step, drawn (seeded) from the unlocked ones", 1)
+    mlp_checkpoint_every: int = _doc(
+        "steps between two saves of the mlp run's checkpoint, when one is asked for", 100)
 
     def __post_init__(self):
-        for name in ("iterations", "num_bands", "multiresolution_min_side"):
+        for name in ("iterations", "num_bands", "multiresolution_min_side", "arap_neighbours",
+                     "mlp_frames_per_step", "mlp_checkpoint_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("spectral_fraction", "warmup_fraction", "lr_final_fraction"):
+        for name in ("spectral_fraction", "warmup_fraction", "lr_final_fraction",
+                     "mlp_unlock_fraction"):
             _check_unit_interval(name, getattr(self, name))
         if self.warmup_fraction > self.spectral_fraction:
             raise ConfigError(
