@@ -113,8 +113,6 @@ class TrackingConfig:
     temporal_weight: float = _doc(
         "temporal smoothness weight on control-point motion between frames",
         1e-3)
-    arap_neighbours: int = _doc(
-        "nearest control points each control point is tied to by the ARAP regulariser", 6)
 
     # -- joint optimisation of the mlp model over all frames (iterations x frames steps) --
     mlp_unlock_fraction: float = _doc(
@@ -126,7 +124,7 @@ class TrackingConfig:
         "steps between two saves of the mlp run's checkpoint, when one is asked for", 100)
 
     def __post_init__(self):
-        for name in ("iterations", "num_bands", "multiresolution_min_side", "arap_neighbours",
+        for name in ("iterations", "num_bands", "multiresolution_min_side",
                      "mlp_frames_per_step", "mlp_checkpoint_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
