@@ -68,7 +68,8 @@ def make_job(footage: Path) -> Job:
     return Job(asset=JobAsset(matrix_world=placed), camera=camera, frames=frames,
                settings=JobSettings(model="rigid", preset="fast", resolution=None,
                                     config={"iterations": 40, "dssim_weight": 0.1}, seed=3),
-               outputs=JobOutputs("out/result.npz"), meta={"object": "donut"})
+               outputs=JobOutputs("out/result.npz"),
+               meta={"object": "donut", "note": "[1,2] and [3,\n 4] stay as written"})
 
 
 @pytest.fixture
@@ -110,8 +111,9 @@ def test_a_written_job_loads_back_equal_with_the_same_splats_and_rig(written):
     assert loaded.result_path == folder / "out" / "result.npz"
     assert sorted(p.name for p in folder.iterdir()) == ["asset.ply", "job.json", "out",
                                                         "rig.npz"]
-    data = json.loads((folder / "job.json").read_text())
-    assert data["version"] == 1 and data["asset"]["ply"] == "asset.ply"
+    text = (folder / "job.json").read_text()
+    assert json.loads(text) == job.to_dict()
+    assert '"matrix_world": [\n      [1.0, 0.0, 0.0, 0.5],\n' in text  # a row a line
     assert loaded.job.camera_for(job.frames[3]).shift_x == 0.1
     assert loaded.job.camera_for(job.frames[0]).lens == 35.0
 

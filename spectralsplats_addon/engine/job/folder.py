@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,10 +84,20 @@ def write_job(folder, job: Job, splats: Splats, rig: Rig) -> Path:
     rig.save(rig_part)
     os.replace(rig_part, rig_path)
     job_part = job_path.with_name(JOB_FILE + ".part")
-    job_part.write_text(json.dumps(job.to_dict(), indent=2, allow_nan=False) + "\n",
-                        encoding="utf-8")
+    job_part.write_text(job_json(job), encoding="utf-8")
     os.replace(job_part, job_path)
     return job_path
+
+
+def job_json(job: Job) -> str:
+    """job.json's text: indented JSON with each array of numbers (a matrix row, a colour) on
+    one line. Strict JSON: NaN and Infinity raise ValueError (validation rejects them)."""
+    text = json.dumps(job.to_dict(), indent=2, allow_nan=False)
+    # Arrays that json.dumps broke over lines ("[" then a newline: never inside a string).
+    number = r"-?[0-9][-+0-9.eE]*"
+    numbers = re.compile(rf"\[\n\s*({number}(?:,\n\s*{number})*)\n\s*\]")
+    return numbers.sub(lambda m: "[" + ", ".join(re.split(r",\n\s*", m.group(1))) + "]",
+                       text) + "\n"
 
 
 def read_job(folder) -> Job:

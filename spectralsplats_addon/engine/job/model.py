@@ -76,6 +76,11 @@ class JobFrame:
     background: tuple[float, float, float] = (0.0, 0.0, 0.0)
     camera: BlenderCamera | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "background", tuple(float(c) for c in self.background))
+        if self.camera is not None:
+            object.__setattr__(self, "camera", camera_from_dict(camera_to_dict(self.camera)))
+
     def to_dict(self) -> dict:
         data = {"scene_frame": int(self.scene_frame), "source": self.source.to_dict()}
         if self.matte is not None:

@@ -21,7 +21,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from ..config import PRESETS, TrackingConfig
 from ..conventions import camera_from_blender
 from ..errors import ConfigError, JobError
-from .model import Job, camera_from_dict
+from .model import Job, JobSettings, camera_from_dict
 from .schema import (JOB_FIELDS, READABLE_VERSIONS, Array, Const, Number, Object, OneOf,
                      Text)
 
@@ -154,7 +154,8 @@ def describe(kind) -> str:
         if kind.enum is not None:
             return "one of " + ", ".join(f'"{v}"' for v in kind.enum)
         if kind.pattern is not None:
-            return f"a file name ending in {kind.pattern[1:-1].replace(chr(92), '')}"
+            ending = kind.pattern.removesuffix("$").replace("\\", "")  # r"\.ply$" -> .ply
+            return f"a file name ending in {ending}"
         return "a non-empty string"
     if isinstance(kind, Number):
         text = _describe_number(kind)
@@ -247,8 +248,8 @@ def _check_rules(data: dict, flagged: set[str], problems: list[Problem]) -> None
                 _check_camera(frame["camera"], f"frames[{i}].camera", problems)
         _check_scene_frames(frames, clean, problems)
     if clean("settings.config") and isinstance(settings, dict):
-        name = settings.get("preset", "robust")
         if clean("settings.preset"):
+            name = settings.get("preset", JobSettings.preset)
             _check_config(PRESETS[name], settings.get("config", {}), problems)
 
 
