@@ -364,6 +364,10 @@ def test_missing_or_unreadable_files_are_named(written, tmp_path):
                                                "property name enclosed in double quotes); "
                                                "write the job again or fix the file"}
     assert list(problems_of(tmp_path / "nowhere")) == ["job.json"]
+    (folder / "job.json").write_text("[1, 2]")
+    assert problems_of(folder) == {"job.json": "expected an object, got an array of 2 items"}
+    (folder / "job.json").write_text('{"asset": 3}')
+    assert set(problems_of(folder)) == {"version", "asset", "camera", "frames", "settings"}
 
 
 def test_several_problems_are_all_listed_one_line_each_starting_with_the_path(written):

@@ -27,7 +27,7 @@ from ..io import read_splats, write_ply
 from ..rig import Rig
 from ..splats import Splats
 from .model import Job, JobSource
-from .validate import Problem, validate_job
+from .validate import Problem, is_clean, validate_job, version_problem
 
 JOB_FILE = "job.json"
 WEIGHT_SUM_TOLERANCE = 1e-3  # each splat's rig weights sum to 1 within this
@@ -119,12 +119,12 @@ def load_job(folder) -> LoadedJob:
     if problems:
         raise JobError(folder, problems)
     problems = validate_job(data)
-    if problems and problems[0][0] == "version":
-        raise JobError(folder, problems)
+    if not isinstance(data, dict) or version_problem(data) is not None:
+        raise JobError(folder, problems)  # nothing further can be read from it as v1
     flagged = [path for path, _ in problems]
 
     def clean(path: str) -> bool:
-        return not any(p == path or p.startswith((path + ".", path + "[")) for p in flagged)
+        return is_clean(path, flagged)
 
     splats = rig = None
     asset = data.get("asset")

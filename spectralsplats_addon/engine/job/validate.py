@@ -30,18 +30,29 @@ Problem = tuple[str, str]  # (field path, what is wrong and what is expected)
 
 def validate_job(data) -> list[Problem]:
     """Every problem of job.json data (a parsed JSON value), in document order."""
+    unreadable = version_problem(data)
+    if unreadable is not None:
+        return [unreadable]
     problems: list[Problem] = []
-    if isinstance(data, dict) and "version" in data:
-        version = data["version"]
-        if _is_integer(version) and version not in READABLE_VERSIONS:
-            readable = ", ".join(str(v) for v in READABLE_VERSIONS)
-            return [("version", f"this build reads job version {readable}, got {version}; "
-                                "write the job again with this build, or run it with the "
-                                "build that wrote it")]
     _walk(data, JOB_FIELDS, "", problems)
     if isinstance(data, dict):
         _check_rules(data, {path for path, _ in problems}, problems)
     return problems
+
+
+def version_problem(data) -> Problem | None:
+    """The problem of a job written in a version this build does not read, else None."""
+    version = data.get("version") if isinstance(data, dict) else None
+    if not _is_integer(version) or version in READABLE_VERSIONS:
+        return None
+    readable = ", ".join(str(v) for v in READABLE_VERSIONS)
+    return ("version", f"this build reads job version {readable}, got {version}; write the "
+                       "job again with this build, or run it with the build that wrote it")
+
+
+def is_clean(path: str, flagged) -> bool:
+    """Whether no problem path in ``flagged`` is ``path`` or lies inside it."""
+    return not any(p == path or p.startswith((path + ".", path + "[")) for p in flagged)
 
 
 def parse_job(data, where=None) -> Job:
@@ -229,8 +240,7 @@ def _check_rules(data: dict, flagged: set[str], problems: list[Problem]) -> None
     found well-formed (``flagged`` holds the paths already reported)."""
 
     def clean(path: str) -> bool:
-        return not any(p == path or p.startswith(path + ".") or p.startswith(path + "[")
-                       for p in flagged)
+        return is_clean(path, flagged)
 
     asset, settings, outputs = data.get("asset"), data.get("settings"), data.get("outputs")
     if clean("asset") and isinstance(asset, dict):
