@@ -126,7 +126,7 @@ def plot(all_results: dict, radii, path: Path) -> None:
         ax.set_ylabel("success rate (error < 2 % of size)")
         ax.set_ylim(-0.03, 1.05)
         ax.grid(alpha=0.3)
-        ax.legend(loc="lower left", fontsize=8)
+        ax.legend(loc="center", bbox_to_anchor=(0.58, 0.45), fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
