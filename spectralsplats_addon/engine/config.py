@@ -119,7 +119,9 @@ class TrackingConfig:
         "fraction of the mlp run over which frames are unlocked one after another (frame 0 "
         "alone at first, every frame by then); 0 unlocks every frame from the start", 0.5)
     mlp_frames_per_step: int = _doc(
-        "frames rendered per mlp step, drawn (seeded) from the unlocked ones", 1)
+        "frames rendered per mlp step, drawn (seeded) from the unlocked ones; with 1, a "
+        "frame's share of the late steps is left to chance (a 2-frame test clip: 35 dB on "
+        "one frame with 1, 52 dB with 2)", 2)
     mlp_checkpoint_every: int = _doc(
         "steps between two saves of the mlp run's checkpoint, when one is asked for", 100)
 
