@@ -74,10 +74,10 @@ def test_unlocked_frames_rise_from_one_to_all():
     assert unlocked_frames(0, 100, 5, 0.0) == 5 and unlocked_frames(0, 100, 1, 0.5) == 1
 
 
-@pytest.mark.parametrize("model, margin", [("direct", 12.0), ("mlp", 8.0)])
+@pytest.mark.parametrize("model, margin", [("direct", 12.0), ("mlp", 12.0)])
 def test_a_known_non_rigid_motion_is_recovered(clip, model, margin):
-    """Rest pose vs the clip: about 33 and 27 dB; tracked: about 54 / 49 dB (direct) and
-    49 / 44 dB (mlp), measured on this clip."""
+    """PSNR of the two frames, measured on this clip: rest pose 32.7 / 27.2 dB; direct
+    53.6 / 44.9 dB; mlp 52.1 / 49.4 dB (the rigid model reaches 40.0 / 34.7)."""
     result = track(clip, model, CONFIG)
     assert result.complete and result.model == model
     assert (result.psnr > clip.rest_psnr + margin).all(), (result.psnr, clip.rest_psnr)
