@@ -125,7 +125,8 @@ def test_timenet_layout_and_zero_heads():
     assert net.in_dim == 63 + 13
     assert len(net.layers) == 8 and all(layer.out_features == 256 for layer in net.layers)
     assert [layer.in_features for layer in net.layers] == [76, 256, 256, 256, 332, 256, 256, 256]
-    rot, tau = net(torch.randn(2, 5, 76))
+    with torch.no_grad():
+        rot, tau = net(torch.randn(2, 5, 76))
     assert float(rot.abs().max()) == 0.0 and float(tau.abs().max()) == 0.0
 
 
