@@ -1,6 +1,13 @@
-"""The Blender layer: operators, panels and data glue. Never imports torch."""
+"""The Blender layer: operators, panels and data glue. Never imports torch.
+
+Each module declares ``classes`` (registered in order, unregistered in reverse), and may
+declare ``menus`` ((menu, draw function) pairs) and ``register_properties`` /
+``unregister_properties`` for properties it adds to Blender's types.
+"""
 
 from __future__ import annotations
+
+import bpy
 
 from . import bake_operator, import_operator, panel, preferences, rig_operator, track_settings
 
@@ -9,9 +16,19 @@ _modules = (preferences, track_settings, import_operator, rig_operator, bake_ope
 
 def register() -> None:
     for module in _modules:
-        module.register()
+        for cls in module.classes:
+            bpy.utils.register_class(cls)
+        for menu, draw in getattr(module, "menus", ()):
+            menu.append(draw)
+        if hasattr(module, "register_properties"):
+            module.register_properties()
 
 
 def unregister() -> None:
     for module in reversed(_modules):
-        module.unregister()
+        if hasattr(module, "unregister_properties"):
+            module.unregister_properties()
+        for menu, draw in getattr(module, "menus", ()):
+            menu.remove(draw)
+        for cls in reversed(module.classes):
+            bpy.utils.unregister_class(cls)

@@ -92,14 +92,4 @@ def menu_func_import(self, context):
 
 classes = (SPECTRALSPLATS_OT_import_ply, SPECTRALSPLATS_FH_import_ply)
 
-
-def register() -> None:
-    for cls in classes:
-        bpy.utils.register_class(cls)
-    bpy.types.TOPBAR_MT_file_import.append(menu_func_import)
-
-
-def unregister() -> None:
-    bpy.types.TOPBAR_MT_file_import.remove(menu_func_import)
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
+menus = ((bpy.types.TOPBAR_MT_file_import, menu_func_import),)

@@ -86,12 +86,3 @@ class SPECTRALSPLATS_PT_main(Panel):
 
 classes = (SPECTRALSPLATS_OT_check_inputs, SPECTRALSPLATS_PT_main)
 
-
-def register() -> None:
-    for cls in classes:
-        bpy.utils.register_class(cls)
-
-
-def unregister() -> None:
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)

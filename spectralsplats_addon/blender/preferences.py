@@ -149,12 +149,3 @@ class SPECTRALSPLATS_OT_setup_environment(Operator):
 classes = (SPECTRALSPLATS_OT_check_environment, SPECTRALSPLATS_OT_setup_environment,
            SPECTRALSPLATS_AP_preferences)
 
-
-def register() -> None:
-    for cls in classes:
-        bpy.utils.register_class(cls)
-
-
-def unregister() -> None:
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)

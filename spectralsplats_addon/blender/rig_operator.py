@@ -58,14 +58,4 @@ def menu_func(self, context):
 
 classes = (SPECTRALSPLATS_OT_rig,)
 
-
-def register() -> None:
-    for cls in classes:
-        bpy.utils.register_class(cls)
-    bpy.types.VIEW3D_MT_object.append(menu_func)
-
-
-def unregister() -> None:
-    bpy.types.VIEW3D_MT_object.remove(menu_func)
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
+menus = ((bpy.types.VIEW3D_MT_object, menu_func),)

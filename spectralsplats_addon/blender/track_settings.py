@@ -97,13 +97,10 @@ def resolve_inputs(context, settings) -> TrackInputs:
 classes = (SpectralSplatsTrackSettings,)
 
 
-def register() -> None:
-    for cls in classes:
-        bpy.utils.register_class(cls)
+
+def register_properties() -> None:
     bpy.types.Scene.spectralsplats_track = PointerProperty(type=SpectralSplatsTrackSettings)
 
 
-def unregister() -> None:
+def unregister_properties() -> None:
     del bpy.types.Scene.spectralsplats_track
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
