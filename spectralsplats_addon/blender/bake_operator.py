@@ -22,12 +22,9 @@ class SPECTRALSPLATS_OT_bake(Operator, ImportHelper):
 
     @classmethod
     def poll(cls, context):
-        from .point_object import is_splat_object
+        from .point_object import poll_splat_object
 
-        if not is_splat_object(context.active_object):
-            cls.poll_message_set("Select a Gaussian splat object")
-            return False
-        return context.mode == "OBJECT"
+        return poll_splat_object(cls, context)
 
     def execute(self, context):
         from ..engine.result import ResultError, TrackResult

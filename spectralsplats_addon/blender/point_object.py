@@ -26,6 +26,14 @@ def is_splat_object(obj) -> bool:
     return obj is not None and obj.type == "MESH" and SPLAT_TAG in obj
 
 
+def poll_splat_object(cls, context) -> bool:
+    """Operator poll: a splat object is active, in Object Mode (says what to do otherwise)."""
+    if not is_splat_object(context.active_object):
+        cls.poll_message_set("Select a Gaussian splat object (File > Import > Gaussian Splat)")
+        return False
+    return context.mode == "OBJECT"
+
+
 def _set_attribute(mesh, name: str, data_type: str, values: np.ndarray, prop: str) -> None:
     attr = mesh.attributes.get(name) or mesh.attributes.new(name, data_type, "POINT")
     attr.data.foreach_set(prop, np.ascontiguousarray(values, dtype=np.float32).ravel())

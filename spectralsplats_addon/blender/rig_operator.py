@@ -26,12 +26,9 @@ class SPECTRALSPLATS_OT_rig(Operator):
 
     @classmethod
     def poll(cls, context):
-        from .point_object import is_splat_object
+        from .point_object import poll_splat_object
 
-        if not is_splat_object(context.active_object):
-            cls.poll_message_set("Select a Gaussian splat object (File > Import > Gaussian Splat)")
-            return False
-        return context.mode == "OBJECT"
+        return poll_splat_object(cls, context)
 
     def execute(self, context):
         from ..engine.rig import build_rig

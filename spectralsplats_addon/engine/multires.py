@@ -38,10 +38,7 @@ import torch.nn.functional as F
 
 from .conventions import Camera
 from .errors import ConfigError
-from .render.api import EPS2D, render, resolve_backend
-from .render.projection import camera_centre, project_gaussians
-from .render.rasterize_torch import rasterize_torch
-from .render.sh import eval_sh_colors
+from .render.api import EPS2D, render
 from .splats import Splats
 
 MIN_SIDE = 32
@@ -87,27 +84,10 @@ def render_level(splats: Splats, camera: Camera, factor: int, background=None,
 
     -> rgb [H, W, 3], alpha [H, W]; differentiable as render() is.
     """
-    if factor == 1:
-        out = render(splats, camera, background=background, backend=backend)
-        return out.rgb, out.alpha
-    dtype, device = splats.means.dtype, splats.means.device
-    blur = level_blur(factor, eps2d)
-    chosen = resolve_backend(backend, device)
-    bg = torch.zeros(3, dtype=dtype, device=device) if background is None else \
-        torch.as_tensor(background, dtype=dtype, device=device)
-    viewmat = torch.as_tensor(camera.viewmat, dtype=dtype, device=device)
-    K = torch.as_tensor(camera.K, dtype=dtype, device=device)
-    opacities = splats.opacity_logits.sigmoid()
-    proj = project_gaussians(splats.means, splats.quats, splats.log_scales, opacities, viewmat,
-                             K, camera.width, camera.height, near=camera.near, far=camera.far,
-                             eps2d=blur)
-    scaled = opacities * _mass_ratio(proj.conics.detach(), eps2d / factor ** 2 - blur)
-    colors = eval_sh_colors(splats.sh, splats.means - camera_centre(viewmat), splats.sh_degree)
-    rasterize = rasterize_torch
-    if chosen == "numba":
-        from .render.rasterize_numba import rasterize_numba as rasterize
-    return rasterize(proj.means2d, proj.conics, colors, scaled, proj.depths, proj.radii,
-                     camera.width, camera.height, bg)
+    out = render(splats, camera, background=background, backend=backend,
+                 eps2d=level_blur(factor, eps2d) if factor > 1 else eps2d,
+                 mass_eps2d=eps2d / factor ** 2 if factor > 1 else None)
+    return out.rgb, out.alpha
 
 
 def level_mass_gain(splats: Splats, camera: Camera, factor: int, backend: str = "auto"
@@ -147,16 +127,6 @@ def apply_mass_gain(rgb: torch.Tensor, alpha: torch.Tensor, gain: float, backgro
     colour = rgb - bg * (1.0 - alpha)[..., None]
     return gain * colour + bg * (1.0 - scaled)[..., None], scaled
 
-
-def _mass_ratio(conics: torch.Tensor, d: float) -> torch.Tensor:
-    """sqrt(det(M + d I) / det M) from conics [N, 3] = inverse of M (1 where culled).  # [N]"""
-    a, b, c = conics.unbind(-1)
-    det_conic = a * c - b * b  # 1 / det M
-    ok = det_conic > 0
-    det_m = 1.0 / torch.where(ok, det_conic, torch.ones_like(det_conic))
-    tr_m = (a + c) * det_m
-    ratio = ((det_m + d * tr_m + d * d) / det_m).clamp(0.0, 1.0)
-    return torch.where(ok, ratio.sqrt(), torch.ones_like(ratio))
 
 
 class ResolutionPyramid:

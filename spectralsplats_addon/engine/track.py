@@ -51,8 +51,7 @@ from .rigid import RigidPose, asset_centre, asset_size
 from .schedule import learning_rate_factor
 from .skinning import skin_positions, skin_quaternions
 from .splats import Splats
-from .track_rigid import LOSS_MODES, LossMode, VectorAdam, _check_target, target_image
-from .track_rigid import _step_loss as image_step_loss
+from .track_rigid import LOSS_MODES, LossMode, VectorAdam, check_target, step_loss, target_image
 
 Target = tuple[Tensor, Tensor | None]  # (rgb [H, W, 3], alpha [H, W] or None)
 TargetSource = Sequence[Target] | Callable[[int], Target]
@@ -86,7 +85,7 @@ class _Scene:
             like = self.splats.means
             image = target_image(torch.as_tensor(rgb).to(like), None if alpha is None else
                                  torch.as_tensor(alpha).to(like), self.config.supervise_alpha)
-            _check_target(image, self.cameras[index])
+            check_target(image, self.cameras[index])
             self._cache[index] = image
         return self._cache[index]
 
@@ -215,7 +214,7 @@ def _fit_frame(scene: _Scene, model: DeformModel, index: int, graph, loss: LossM
         rot = torch.cat([rot[:-1].detach(), rot[-1:]])      # earlier frames are held fixed
         trans = torch.cat([trans[:-1].detach(), trans[-1:]])
         moved = scene.posed(rot[-1], trans[-1])
-        total, losses, phase = image_step_loss(moved, step, config, loss, pyramid,
+        total, losses, phase = step_loss(moved, step, config, loss, pyramid,
                                                target.shape[0] == 4, background, backend,
                                                level_gain)
         reg, reg_values = _regularisers(model, rot, trans, trans[-1:], graph, config)
@@ -339,7 +338,7 @@ def _track_joint(scene: _Scene, model: DeformModel, graph, loss, background, bac
         rot, trans = model(batch)
         image_total, values = 0.0, {}
         for j, index in enumerate(batch.tolist()):
-            part, values, phase = image_step_loss(
+            part, values, phase = step_loss(
                 scene.posed(rot[j], trans[j]), step, joint, loss, pyramid(index),
                 scene.target(index).shape[0] == 4, background, backend, gain_of(index))
             image_total = image_total + part / batch.numel()

@@ -86,7 +86,7 @@ def target_image(rgb: torch.Tensor, alpha: torch.Tensor | None, supervise_alpha:
     return torch.cat(channels, 0)
 
 
-def _check_target(target: torch.Tensor, camera: Camera) -> None:
+def check_target(target: torch.Tensor, camera: Camera) -> None:
     if tuple(target.shape[-2:]) != (camera.height, camera.width):
         raise LossInputError(f"target frame is {target.shape[-1]} x {target.shape[-2]} (W x H) "
                              f"but the camera renders {camera.width} x {camera.height}: resize "
@@ -214,7 +214,7 @@ def track_rigid_frame(
                           f"annealed spectral moments, then spatial) or 'pixel' (spatial only)")
     target = target_image(target_rgb.to(splats.means), None if target_alpha is None
                           else target_alpha.to(splats.means), config.supervise_alpha)
-    _check_target(target, camera)
+    check_target(target, camera)
     with_alpha = target.shape[0] == 4
     centre = asset_centre(splats) if centre is None else torch.as_tensor(centre)
     centre = centre.to(splats.means)
@@ -240,7 +240,7 @@ def track_rigid_frame(
             break
         model.set_lr_factor(learning_rate_factor(step, config.iterations, config))
         moved = apply_rigid(splats, model.rotvec(), model.translation(), centre)
-        total, losses, phase = _step_loss(moved, step, config, loss, pyramid, with_alpha,
+        total, losses, phase = step_loss(moved, step, config, loss, pyramid, with_alpha,
                                           background, backend, level_gain)
         model.optim.zero_grad(set_to_none=True)
         total.backward()
@@ -258,7 +258,7 @@ def track_rigid_frame(
                             steps < config.iterations, time.perf_counter() - start)
 
 
-def _step_loss(moved: Splats, step: int, config: TrackingConfig, loss: LossMode,
+def step_loss(moved: Splats, step: int, config: TrackingConfig, loss: LossMode,
                pyramid: ResolutionPyramid, with_alpha: bool, background, backend: str,
                level_gain) -> tuple[torch.Tensor, dict, str]:
     """(total loss, losses by name as floats, phase name) of one step; level_gain(factor)

@@ -22,7 +22,7 @@ from torch import Tensor
 from ..conventions import Camera
 from ..errors import RenderError
 from ..splats import Splats, sh_degree_from_coeffs
-from .projection import camera_centre, project_gaussians
+from .projection import camera_centre, mass_ratio, project_gaussians
 from .rasterize_torch import rasterize_torch
 from .sh import eval_sh_colors
 
@@ -57,6 +57,8 @@ def render(
     background: Tensor | Sequence[float] | None = None,  # [3]; None = black
     backend: Backend = "auto",
     sh_degree: int | None = None,            # None = every degree the splats have
+    eps2d: float = EPS2D,                    # blur added to every 2D covariance (px^2)
+    mass_eps2d: float | None = None,         # None, or the blur whose alpha mass to keep
 ) -> RenderOutput:
     """Renders the splats from each camera; differentiable in means, quats, log_scales,
     opacity_logits, sh (and background).
@@ -73,19 +75,28 @@ def render(
     Raises RenderError for splats that are not torch tensors on one device in one float
     dtype, mismatched shapes, NaN/Inf or zero-length quaternions (naming the field), a bad
     background or sh_degree, cameras of different sizes, or an unknown or unusable backend.
+
+    eps2d and mass_eps2d serve renders at reduced resolution (engine/multires.py): with
+    mass_eps2d set, each splat's opacity is scaled by sqrt(det(M + (mass_eps2d - eps2d) I) /
+    det M) (M its blurred 2D covariance, no gradient through the factor), so it carries the
+    alpha mass it would have with mass_eps2d of blur. The CPU backends only.
     """
     cameras = _camera_list(camera)
     ref = _check_splats(splats)
     degree = _resolve_sh_degree(splats, sh_degree)
     bg = _background(background, ref)
     chosen = resolve_backend(backend, ref.device)
+    if chosen == "gsplat" and (eps2d != EPS2D or mass_eps2d is not None):
+        raise RenderError("eps2d and mass_eps2d are for the CPU backends: use backend='numba' "
+                          "or 'torch' for reduced-resolution renders")
     if chosen == "gsplat":
         from .gsplat_backend import render_gsplat  # loads gsplat only now
 
         rgb, alpha, radii, means2d, depths = render_gsplat(splats, cameras, bg, degree, eps2d=EPS2D)
     else:
         rasterize = rasterize_torch if chosen == "torch" else _numba_rasterizer(required=True)
-        per_camera = [_render_one(splats, cam, bg, degree, rasterize) for cam in cameras]
+        per_camera = [_render_one(splats, cam, bg, degree, rasterize, eps2d, mass_eps2d)
+                      for cam in cameras]
         rgb, alpha, radii, means2d, depths = (torch.stack(list(t)) for t in zip(*per_camera))
     if isinstance(camera, Camera):
         rgb, alpha, radii, means2d, depths = rgb[0], alpha[0], radii[0], means2d[0], depths[0]
@@ -93,13 +104,16 @@ def render(
 
 
 def _render_one(splats: Splats, cam: Camera, background: Tensor, degree: int,
-                rasterize: Callable) -> tuple[Tensor, ...]:
+                rasterize: Callable, eps2d: float = EPS2D,
+                mass_eps2d: float | None = None) -> tuple[Tensor, ...]:
     dtype, device = splats.means.dtype, splats.means.device
     viewmat = torch.as_tensor(cam.viewmat, dtype=dtype, device=device)
     K = torch.as_tensor(cam.K, dtype=dtype, device=device)
     opacities = splats.opacity_logits.sigmoid()
     proj = project_gaussians(splats.means, splats.quats, splats.log_scales, opacities, viewmat, K,
-                             cam.width, cam.height, near=cam.near, far=cam.far, eps2d=EPS2D)
+                             cam.width, cam.height, near=cam.near, far=cam.far, eps2d=eps2d)
+    if mass_eps2d is not None:
+        opacities = opacities * mass_ratio(proj.conics, mass_eps2d - eps2d)
     colors = eval_sh_colors(splats.sh, splats.means - camera_centre(viewmat), degree)
     rgb, alpha = rasterize(proj.means2d, proj.conics, colors, opacities, proj.depths, proj.radii,
                            cam.width, cam.height, background)

@@ -170,3 +170,16 @@ def camera_centre(viewmat: Tensor) -> Tensor:
 
 __all__ = ["Projection", "project_gaussians", "quat_to_rotmat", "covariance_3d", "camera_centre",
            "ALPHA_THRESHOLD", "MAX_EXTEND"]
+
+
+def mass_ratio(conics: Tensor, d: float) -> Tensor:
+    """sqrt(det(M + d I) / det M) for 2D covariances M given by conics [N, 3] = inverse of M
+    (1 where culled), detached: the opacity factor that gives a splat blurred to M the alpha
+    mass it would have with d more blur.  # [N]"""
+    a, b, c = conics.detach().unbind(-1)
+    det_conic = a * c - b * b  # 1 / det M
+    ok = det_conic > 0
+    det_m = 1.0 / torch.where(ok, det_conic, torch.ones_like(det_conic))
+    tr_m = (a + c) * det_m
+    ratio = ((det_m + d * tr_m + d * d) / det_m).clamp(0.0, 1.0)
+    return torch.where(ok, ratio.sqrt(), torch.ones_like(ratio))
