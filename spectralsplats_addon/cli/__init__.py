@@ -1,0 +1,1 @@
+"""The `spectralsplats` command line: one module per subcommand (see main.py)."""
