@@ -1,0 +1,317 @@
+"""`spectralsplats eval`: the shift-radius experiment on known-motion clips (the paper's
+Table 1 and Figure 4), pixel-only vs spectral supervision, direct and mlp models.
+
+    spectralsplats eval --assets articulated donut --radii 0 0.5 1 1.5 --directions 2 \\
+        --frames 24 --size 64 --preset fast --out out/shift_sequence \\
+        [--results docs/results.md]
+
+Writes OUT/shift_sequence.json (settings, every record, the summary rows) and
+OUT/shift_sequence.png (PSNR vs radius, one line per model x loss, train and novel panels);
+with --results, also the figure beside that page (figures/shift_sequence.png) and the tables
+into the page's section between SECTION_BEGIN and SECTION_END (appended if absent; the rest
+of the page is kept). --from-json rebuilds the outputs from saved records without tracking
+(for instance to merge assets run in separate processes). A progress line goes to stderr,
+the tables to stdout. The engine's work is engine/shift_eval.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+HELP = "shift-radius experiment: pixel vs spectral tracking of known-motion clips"
+SECTION_BEGIN = "<!-- shift-sequence:begin -->"
+SECTION_END = "<!-- shift-sequence:end -->"
+RESULTS_TITLE = "# Results\n\nEvery figure here was printed by the script named in its section.\n"
+JSON_NAME = "shift_sequence.json"
+FIGURE_NAME = "shift_sequence.png"
+DONUT_DEFAULT_SPLATS = 4000
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--assets", nargs="+", default=["articulated"],
+                        choices=["articulated", "donut"], help="known-motion clips to track")
+    parser.add_argument("--radii", type=float, nargs="+", default=[0.0, 0.5, 1.0, 1.5],
+                        help="start shifts in image footprints (default 0 0.5 1 1.5)")
+    parser.add_argument("--directions", type=int, default=2,
+                        help="seeded random directions per radius above 0 (default 2)")
+    parser.add_argument("--frames", type=int, default=24, help="frames per clip (default 24)")
+    parser.add_argument("--size", type=int, default=64, help="image side in px (default 64)")
+    parser.add_argument("--models", nargs="+", default=["direct", "mlp"],
+                        choices=["direct", "mlp"])
+    parser.add_argument("--losses", nargs="+", default=["spectral", "pixel"],
+                        choices=["spectral", "pixel"])
+    parser.add_argument("--preset", default="fast", help="tracking preset (default fast)")
+    parser.add_argument("--iterations", type=int, default=None,
+                        help="steps per frame (default: the preset's)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--backend", default="auto", help="renderer backend (default auto)")
+    parser.add_argument("--out", type=Path, default=Path("out") / "shift_sequence",
+                        help=f"folder for {JSON_NAME} and {FIGURE_NAME}")
+    parser.add_argument("--results", type=Path, default=None,
+                        help="a markdown page whose shift-sequence section gets the tables "
+                             "(and figures/shift_sequence.png beside it)")
+    parser.add_argument("--from-json", type=Path, nargs="+", default=None,
+                        help="rebuild the outputs from these saved JSON files; no tracking")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..engine.errors import SpectralSplatsError
+
+    try:
+        if args.from_json:
+            report = merge_reports([json.loads(Path(p).read_text()) for p in args.from_json])
+        else:
+            report = track_assets(args)
+    except (SpectralSplatsError, OSError, ValueError, KeyError) as error:
+        print(f"spectralsplats eval: {error}", file=sys.stderr)
+        return 2
+    write_outputs(report, args.out, args.results)
+    return 0
+
+
+# -- tracking ---------------------------------------------------------------------------------
+
+def load_motion(run):
+    """The known-motion clip of a ShiftRun (engine/examples.known_motion)."""
+    from ..engine.examples import known_motion
+
+    return known_motion(run.asset, num_frames=run.frames, size=run.size, seed=run.seed)
+
+
+class Progress:
+    """A line on stderr per finished run, and at most one progress line every 2 s."""
+
+    def __init__(self, asset: str, stream=sys.stderr, every: float = 2.0):
+        self.asset, self.stream, self.every = asset, stream, every
+        self.last = -math.inf
+
+    def __call__(self, event: dict) -> None:
+        if event["event"] == "record":
+            r = event["record"]
+            print(f"[{self.asset} {event['run'] + 1}/{event['runs']}] r={r['radius']:g} "
+                  f"dir={r['direction_deg']:.0f} {r['model']} {r['loss']}: overlap "
+                  f"{r['overlap']:.2f}, train {r['train_psnr']:.2f} dB / {r['train_ssim']:.3f}, "
+                  f"novel {r['novel_psnr']:.2f} dB / {r['novel_ssim']:.3f}, cp error "
+                  f"{r['cp_error']:.4f}, {r['seconds']:.0f} s", file=self.stream, flush=True)
+        elif time.monotonic() - self.last >= self.every:
+            self.last = time.monotonic()
+            print(f"[{self.asset} {event['run'] + 1}/{event['runs']}] {event['model']} "
+                  f"{event['loss']} frame {event['frame'] + 1} step {event['iteration'] + 1}/"
+                  f"{event['iterations']} ({event['phase']}), eta {event['eta_seconds']:.0f} s",
+                  file=self.stream, flush=True)
+
+
+def track_assets(args) -> dict:
+    """Runs the sweep on each asset; -> the report dict written to JSON."""
+    from ..engine.shift_eval import ShiftRun, run_shift_eval, summarise
+
+    started, load = time.time(), os.getloadavg()[0]
+    runs, records = [], []
+    for asset in args.assets:
+        run = ShiftRun(asset=asset, frames=args.frames, size=args.size, seed=args.seed,
+                       radii=tuple(args.radii), directions=args.directions,
+                       models=tuple(args.models), losses=tuple(args.losses),
+                       preset=args.preset, iterations=args.iterations, backend=args.backend)
+        motion = load_motion(run)
+        print(f"{asset}: {len(motion.splats)} splats, {motion.rig.num_control_points} control "
+              f"points, {len(motion.frames)} frames, {args.size} px", file=sys.stderr,
+              flush=True)
+        records += [r.to_dict() for r in run_shift_eval(motion, run, Progress(asset))]
+        runs.append({**run.to_dict(), "splats": len(motion.splats),
+                     "control_points": motion.rig.num_control_points,
+                     "iterations_per_frame": run.config().iterations})
+    return {"command": command_line(args), "runs": runs, "records": records, "summary": summarise(records),
+            "zero_overlap": summarise(records, zero_overlap_only=True),
+            "minutes": (time.time() - started) / 60, "load_average_at_start": load}
+
+
+def command_line(args) -> str:
+    """The `spectralsplats eval` command that repeats a sweep (every setting spelled out)."""
+    parts = ["spectralsplats eval", "--assets", *args.assets,
+             "--radii", *(f"{r:g}" for r in args.radii), "--directions", str(args.directions),
+             "--frames", str(args.frames), "--size", str(args.size), "--models", *args.models,
+             "--losses", *args.losses, "--preset", args.preset]
+    if args.iterations is not None:
+        parts += ["--iterations", str(args.iterations)]
+    parts += ["--seed", str(args.seed), "--out", str(args.out)]
+    if args.backend != "auto":
+        parts += ["--backend", args.backend]
+    return " ".join(parts)
+
+
+def merge_reports(reports: list[dict]) -> dict:
+    """One report from several (assets run in separate processes)."""
+    from ..engine.shift_eval import summarise
+
+    if not reports:
+        raise ValueError("no report to merge: name one or more JSON files")
+    records = [r for rep in reports for r in rep["records"]]
+    return {"command": " && ".join(rep["command"] for rep in reports),
+            "runs": [run for rep in reports for run in rep["runs"]], "records": records,
+            "summary": summarise(records), "zero_overlap": summarise(records, True),
+            "minutes": sum(rep["minutes"] for rep in reports),
+            "load_average_at_start": max(rep["load_average_at_start"] for rep in reports)}
+
+
+# -- outputs ----------------------------------------------------------------------------------
+
+def write_outputs(report: dict, out: Path, results: Path | None) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / JSON_NAME).write_text(json.dumps(report, indent=1))
+    plot(report, out / FIGURE_NAME)
+    text = "\n".join(tables(report))
+    print(text)
+    if results is not None:
+        plot(report, results.parent / "figures" / FIGURE_NAME)
+        write_section(results, section_body(report, text))
+        print(f"wrote {results} (section {SECTION_BEGIN}) and "
+              f"{results.parent / 'figures' / FIGURE_NAME}", file=sys.stderr)
+    print(f"wrote {out / JSON_NAME} and {out / FIGURE_NAME}", file=sys.stderr)
+
+
+def _cell(value: float, digits: int) -> str:
+    return "inf" if math.isinf(value) else f"{value:.{digits}f}"
+
+
+def tables(report: dict) -> list[str]:
+    """Markdown: per asset, the zero-overlap table (rows model x loss, as the paper's Table 1),
+    the spectral minus pixel gain, and every radius."""
+    lines = []
+    head = ("| train PSNR | train SSIM | novel PSNR | novel SSIM | CP error (% size) | "
+            "s per run |")
+    rule = "| ---: | ---: | ---: | ---: | ---: | ---: |"
+
+    def cells(row):
+        return (f"{_cell(row['train_psnr'], 2)} | {_cell(row['train_ssim'], 3)} | "
+                f"{_cell(row['novel_psnr'], 2)} | {_cell(row['novel_ssim'], 3)} | "
+                f"{_cell(100 * row['cp_error'], 2)} | {row['seconds']:.0f} |")
+
+    for run in report["runs"]:
+        asset = run["asset"]
+        zero = [r for r in report["zero_overlap"] if r["asset"] == asset]
+        lines += [f"**{asset}** ({run['splats']:,} splats, {run['control_points']} control "
+                  f"points, {run['frames']} frames, {run['size']} px, {run['preset']} preset, "
+                  f"{run['iterations_per_frame']} steps per frame)", ""]
+        if zero:
+            lines += [f"Zero-overlap starts ({zero[0]['cases']} cases per row, radii "
+                      f"{', '.join(f'{x:g}' for x in _zero_radii(report, asset))}):", "",
+                      "| model | loss " + head, "| --- | --- " + rule]
+            lines += [f"| {r['model']} | {r['loss']} | " + cells(r) for r in zero]
+            gains = _gains(zero)
+            if gains:
+                lines += ["", "Spectral minus pixel at zero overlap: " + "; ".join(
+                    f"{m}: train {g['train_psnr']:+.2f} dB, novel {g['novel_psnr']:+.2f} dB, "
+                    f"SSIM {g['train_ssim']:+.3f} / {g['novel_ssim']:+.3f}"
+                    for m, g in gains.items()) + "."]
+        else:
+            lines += ["No case started with zero overlap."]
+        lines += ["", "Every radius (footprints; mean over the cases at that radius):", "",
+                  "| radius | zero-overlap cases | model | loss " + head,
+                  "| ---: | ---: | --- | --- " + rule]
+        lines += [f"| {r['radius']:g} | {r['zero_overlap']}/{r['cases']} | {r['model']} | "
+                  f"{r['loss']} | " + cells(r)
+                  for r in report["summary"] if r["asset"] == asset]
+        lines.append("")
+    return lines
+
+
+def _zero_radii(report: dict, asset: str) -> list[float]:
+    return sorted({r["radius"] for r in report["records"]
+                   if r["asset"] == asset and r["overlap"] == 0})
+
+
+def _gains(rows: list[dict]) -> dict:
+    """model -> spectral minus pixel of each summary field, where both losses ran."""
+    by = {(r["model"], r["loss"]): r for r in rows}
+    return {m: {k: by[m, "spectral"][k] - by[m, "pixel"][k]
+                for k in ("train_psnr", "novel_psnr", "train_ssim", "novel_ssim")}
+            for m, loss in by if loss == "pixel" and (m, "spectral") in by}
+
+
+def section_body(report: dict, table_text: str) -> str:
+    runs = report["runs"]
+    first = runs[0]
+    return "\n".join([
+        "## Shift experiment on clips (pixel vs spectral, direct and mlp)", "",
+        f"Printed by `{report['command']}` ({report['minutes']:.0f} min of tracking, load "
+        f"average {report['load_average_at_start']:.2f} at the start). Seed {first['seed']}; "
+        f"radii {', '.join(f'{x:g}' for x in first['radii'])} image footprints, "
+        f"{first['directions']} seeded directions per radius above 0 (one case at 0); the "
+        f"start is the rest asset shifted in the training view's image plane "
+        f"(engine/shift_eval.py). PSNR and SSIM: RGB, mean over frames, against the true "
+        f"motion's render; CP error: mean |p_tracked - p_true| over frames and control "
+        f"points, in % of the asset size.", "",
+        table_text.rstrip(), "",
+        f"![PSNR vs initial shift, train and novel views](figures/{FIGURE_NAME})"])
+
+
+def write_section(path: Path, body: str) -> None:
+    """Replaces the text between SECTION_BEGIN and SECTION_END in ``path`` (appends the
+    markers and body when absent; creates the page when missing); the rest is kept."""
+    text = path.read_text() if path.exists() else RESULTS_TITLE
+    block = f"{SECTION_BEGIN}\n{body.strip()}\n{SECTION_END}"
+    begin, end = text.find(SECTION_BEGIN), text.find(SECTION_END)
+    if begin >= 0 and end > begin:
+        text = text[:begin] + block + text[end + len(SECTION_END):]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+STYLES = {("direct", "spectral"): ("tab:blue", "-", "o"),
+          ("direct", "pixel"): ("tab:blue", "--", "^"),
+          ("mlp", "spectral"): ("tab:orange", "-", "s"),
+          ("mlp", "pixel"): ("tab:orange", "--", "v")}
+
+
+def plot(report: dict, path: Path) -> None:
+    """PSNR vs radius, one line per model x loss; a row per asset, train and novel panels."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    assets = [run["asset"] for run in report["runs"]]
+    fig, axes = plt.subplots(len(assets), 2, figsize=(10, 3.6 * len(assets)), squeeze=False)
+    for row, asset in zip(axes, assets):
+        rows = [r for r in report["summary"] if r["asset"] == asset]
+        zero = sorted({r["radius"] for r in report["records"]
+                       if r["asset"] == asset and r["overlap"] == 0})
+        for ax, view in zip(row, ("train", "novel")):
+            for key in dict.fromkeys((r["model"], r["loss"]) for r in rows):
+                line = [r for r in rows if (r["model"], r["loss"]) == key]
+                colour, style, marker = STYLES.get(key, ("k", "-", "."))
+                ax.plot([r["radius"] for r in line], [r[f"{view}_psnr"] for r in line],
+                        color=colour, linestyle=style, marker=marker, label=" ".join(key))
+            if zero:
+                ax.axvspan(min(zero) - 0.05, max(zero) + 0.05, color="0.92", zorder=0,
+                           label="zero-overlap starts")
+            ax.set_title(f"{asset}: {view} view")
+            ax.set_xlabel("initial shift (image footprints)")
+            ax.set_ylabel("PSNR (dB)")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv=None, results: Path | None = None) -> int:
+    """Runs the subcommand on its own (scripts/eval_shift.py); ``results`` is the default of
+    --results."""
+    parser = argparse.ArgumentParser(prog="spectralsplats eval", description=HELP)
+    add_arguments(parser)
+    parser.set_defaults(results=results)
+    return run(parser.parse_args(argv))
+
+
+__all__ = ["HELP", "add_arguments", "run", "main", "tables", "plot", "write_section",
+           "SECTION_BEGIN", "SECTION_END"]
