@@ -5,6 +5,8 @@ from __future__ import annotations
 import bpy
 from bpy.types import Operator, Panel
 
+from . import track_operator
+
 
 class SPECTRALSPLATS_OT_check_inputs(Operator):
     """Check that the splats, camera, strip and frame range can be tracked, and say which
@@ -78,11 +80,31 @@ class SPECTRALSPLATS_PT_main(Panel):
         sub.enabled = not settings.use_strip_range
         sub.prop(settings, "frame_start")
         sub.prop(settings, "frame_end")
-        for name in ("model", "loss", "preset", "device", "output_dir", "bake"):
+        for name in ("model", "loss", "preset", "iterations", "resolution", "device",
+                     "output_dir", "bake"):
             box.prop(settings, name)
         box.operator(SPECTRALSPLATS_OT_check_inputs.bl_idname, icon="CHECKMARK")
+        draw_track_controls(box, context.window_manager)
         layout.operator("spectralsplats.bake", icon="KEYINGSET")
 
 
-classes = (SPECTRALSPLATS_OT_check_inputs, SPECTRALSPLATS_PT_main)
+def draw_track_controls(layout, wm) -> None:
+    """The Track button, or while a run goes on its progress bar and a Cancel button."""
+    if not wm.spectralsplats_track_running:
+        layout.operator(track_operator.SPECTRALSPLATS_OT_track.bl_idname, icon="PLAY")
+        return
+    row = layout.row(align=True)
+    if hasattr(row, "progress"):  # Blender 4.0+
+        row.progress(factor=wm.spectralsplats_track_progress, type="BAR",
+                     text=f"{wm.spectralsplats_track_progress:.0%}")
+    else:
+        row.label(text=f"{wm.spectralsplats_track_progress:.0%}")
+    row.operator(track_operator.SPECTRALSPLATS_OT_track_cancel.bl_idname, text="", icon="CANCEL")
+    layout.label(text=wm.spectralsplats_track_status)
+
+
+# The Track operators register with the panel that drives them.
+classes = (*track_operator.classes, SPECTRALSPLATS_OT_check_inputs, SPECTRALSPLATS_PT_main)
+register_properties = track_operator.register_properties
+unregister_properties = track_operator.unregister_properties
 

@@ -45,6 +45,11 @@ class SpectralSplatsTrackSettings(PropertyGroup):
     loss: EnumProperty(name="Loss", items=LOSSES, default="spectral")
     preset: EnumProperty(name="Preset", items=PRESETS, default="robust")
     device: EnumProperty(name="Device", items=DEVICES, default="auto")
+    iterations: IntProperty(name="Iterations", default=0, min=0, soft_max=2000,
+                            description="Optimisation steps per frame (0: the preset's)")
+    resolution: IntProperty(name="Resolution", default=512, min=0, soft_max=2048,
+                            description="Longest side, in pixels, that footage and renders are "
+                                        "resampled to (0: the footage's own size)")
     output_dir: StringProperty(name="Output", subtype="DIR_PATH", default="",
                                description="Folder for the tracking job and its result (default: "
                                            "beside the .blend, or a temporary folder if unsaved)")
@@ -95,7 +100,6 @@ def resolve_inputs(context, settings) -> TrackInputs:
 
 
 classes = (SpectralSplatsTrackSettings,)
-
 
 
 def register_properties() -> None:

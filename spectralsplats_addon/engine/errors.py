@@ -71,3 +71,18 @@ class JobError(SpectralSplatsError, ValueError):
                  f"{'them' if count != 1 else 'it'} and write the job again:"]
         lines += [f"{path}: {message}" if path else message for path, message in self.problems]
         super().__init__("\n".join(lines))
+
+
+class DeviceError(SpectralSplatsError, ValueError):
+    """A compute device that was asked for but is not available (e.g. "cuda" without a CUDA
+    build of torch or without a GPU)."""
+
+
+class TrackInputError(SpectralSplatsError, ValueError):
+    """Scene data that cannot be turned into a tracking job: the splat object, its rig, the
+    camera or the footage."""
+
+
+class WorkerError(SpectralSplatsError, RuntimeError):
+    """The tracking worker process cannot start (no interpreter with torch), failed, or
+    stopped without a result."""
