@@ -16,6 +16,7 @@ baked (bake.py) inside the operator, which is one undo step.
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import bpy
 from bpy.props import BoolProperty, FloatProperty, StringProperty
@@ -54,6 +55,7 @@ class TrackSession:
         self.finished: dict | None = None  # the worker's "finished" event
         self.error: dict | None = None     # the worker's "error" event
         self.messages: list[tuple[str, str]] = []  # (level, text) of every report
+        self.counts: Counter = Counter()   # events received, by kind
         self._report = report
         self._echo = echo
         self._echoed = 0.0
@@ -78,6 +80,7 @@ class TrackSession:
     def handle(self, event: dict) -> None:
         """Updates the state from one worker event (docs/job-format.md)."""
         kind = event.get("event")
+        self.counts[kind] += 1
         if kind == "started":
             resumed = int(event.get("resumed_frames", 0))
             self.status = f"Tracking {self.frame_count} frames on {event.get('device', '?')}" + \

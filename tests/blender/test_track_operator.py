@@ -252,3 +252,41 @@ def test_a_worker_error_reaches_the_user_and_the_scene_stays(addon, tmp_path):
         bpy.ops.spectralsplats.track()
     assert scene_state() == before
     assert not bpy.context.window_manager.spectralsplats_track_running
+
+
+# -- the job written from the scene -----------------------------------------------------------
+
+def test_the_rig_read_back_from_blender_is_the_engine_rig(addon, tmp_path):
+    from spectralsplats_addon.engine.rig import build_rig
+
+    write_asset(tmp_path / "asset.ply")
+    bpy.ops.spectralsplats.import_ply(filepath=str(tmp_path / "asset.ply"))
+    obj = bpy.context.view_layer.objects.active
+    bpy.ops.spectralsplats.rig(control_points=CONTROL_POINTS)
+    read, built = rig_from_armature(obj), build_rig(splats_from_object(obj).means, CONTROL_POINTS)
+    np.testing.assert_array_equal(read.control_points, built.control_points)
+    order_read, order_built = np.argsort(read.indices, 1), np.argsort(built.indices, 1)
+    np.testing.assert_array_equal(np.take_along_axis(read.indices, order_read, 1),
+                                  np.take_along_axis(built.indices, order_built, 1))
+    np.testing.assert_allclose(np.take_along_axis(read.weights, order_read, 1),
+                               np.take_along_axis(built.weights, order_built, 1), atol=1e-6)
+    assert read.radius == pytest.approx(built.radius)
+
+
+def test_an_unchanged_job_keeps_its_partial_result_and_a_changed_one_drops_it(addon, tmp_path):
+    from spectralsplats_addon.blender.job_from_scene import write_scene_job
+    from spectralsplats_addon.blender.track_settings import resolve_inputs
+
+    make_shot(tmp_path, frames=2)
+    settings = bpy.context.scene.spectralsplats_track
+
+    def write():
+        return write_scene_job(bpy.context, resolve_inputs(bpy.context, settings), settings)
+
+    first = write()
+    assert first.folder == tmp_path / "out" / "asset" and not first.resumable
+    assert [(f.scene_frame, f.source.index) for f in first.job.frames] == [(1, 0), (2, 1)]
+    first.result_path.write_bytes(b"partial")
+    assert write().resumable and first.result_path.read_bytes() == b"partial"
+    settings.iterations += 1
+    assert not write().resumable and not first.result_path.exists()

@@ -1,0 +1,85 @@
+"""The modal path, driven by the code its timer calls (``TrackSession.update``): progress in
+the window manager, cancel mid-run stops the worker within 2 s and leaves the scene exactly
+as it was, a run to the end bakes and reports, and the Cancel button's flag."""
+
+from __future__ import annotations
+
+import time
+
+import bpy
+import pytest
+
+from spectralsplats_addon.blender.armature_rig import find_rig
+from spectralsplats_addon.blender.keyframes import fcurves_of
+from spectralsplats_addon.blender.track_operator import start_session
+from test_track_operator import CONTROL_POINTS, make_shot, scene_state
+
+
+def update_until(session, condition, timeout: float = 60.0) -> str:
+    """Calls session.update as the modal timer does until condition() or the run ends."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        state = session.update(bpy.context)
+        if state != "RUNNING" or condition():
+            return state
+        time.sleep(0.05)
+    pytest.fail(f"no progress within {timeout} s: {session.status}")
+
+
+def test_cancel_after_the_first_progress_stops_the_worker_and_changes_nothing(addon, tmp_path):
+    make_shot(tmp_path, frames=3, iterations=1000)
+    before = scene_state()
+    wm = bpy.context.window_manager
+    session = start_session(bpy.context)
+    assert wm.spectralsplats_track_running
+    assert update_until(session, lambda: session.counts["progress"] > 0) == "RUNNING"
+    assert wm.spectralsplats_track_progress == pytest.approx(session.fraction)
+    assert 0.0 < session.fraction < 0.5
+    assert wm.spectralsplats_track_status.startswith("Frame 1 (1/3), iteration ")
+
+    start = time.monotonic()
+    assert session.cancel(bpy.context) == "CANCELLED"
+    assert time.monotonic() - start < 2.0
+    assert session.worker.returncode == 4  # stopped by the signal, not killed
+    assert session.update(bpy.context) == "CANCELLED"
+    level, text = session.messages[-1]
+    assert level == "WARNING" and text.startswith("Tracking cancelled after 0 of 3 frames; "
+                                                  "nothing was baked. The job and any partial "
+                                                  "result are in ")
+    assert scene_state() == before
+    assert (session.scene_job.folder / "job.json").is_file()  # the job stays on disk
+    assert not wm.spectralsplats_track_running and wm.spectralsplats_track_status == ""
+
+
+def test_updates_to_the_end_show_rising_progress_then_bake(addon, tmp_path):
+    shot = make_shot(tmp_path, frames=2, iterations=30)
+    wm = bpy.context.window_manager
+    session = start_session(bpy.context)
+    seen = []
+
+    def record_progress() -> bool:
+        seen.append(wm.spectralsplats_track_progress)
+        return False  # run to the end
+
+    state = update_until(session, record_progress)
+    assert state == "FINISHED"
+    assert seen == sorted(seen) and seen[-1] > 0.5
+    assert session.counts["frame_finished"] == 2 and session.counts["finished"] == 1
+    level, text = session.messages[-1]
+    assert level == "INFO" and text.startswith("Tracked 2 frames of 'asset' (PSNR ")
+    assert text.endswith(f"; baked 2 frames into {CONTROL_POINTS * 7} channels of 'asset Rig'")
+    fcurves = fcurves_of(find_rig(shot.obj), "unused")
+    assert {tuple(k.co[0] for k in fc.keyframe_points) for fc in fcurves} == {(1.0, 2.0)}
+    assert not wm.spectralsplats_track_running
+
+
+def test_the_cancel_button_raises_the_flag_the_timer_reads(addon, tmp_path):
+    make_shot(tmp_path, frames=2, iterations=1000)
+    wm = bpy.context.window_manager
+    assert not bpy.ops.spectralsplats.track_cancel.poll()  # nothing to cancel
+    session = start_session(bpy.context)
+    assert not bpy.ops.spectralsplats.track.poll()  # one run at a time
+    assert bpy.ops.spectralsplats.track_cancel() == {"FINISHED"}
+    assert wm.spectralsplats_track_cancel
+    assert session.cancel(bpy.context) == "CANCELLED"
+    assert not wm.spectralsplats_track_cancel and bpy.ops.spectralsplats.track.poll()
