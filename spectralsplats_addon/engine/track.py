@@ -64,9 +64,11 @@ class _Scene:
                  frames: list[int], config: TrackingConfig):
         self.splats = splats.to_torch(dtype=torch.float32) if not torch.is_tensor(
             splats.means) else splats
-        self.control_points = torch.as_tensor(rig.control_points, dtype=self.splats.means.dtype)
-        self.indices = torch.as_tensor(rig.indices, dtype=torch.long)
-        self.weights = torch.as_tensor(rig.weights, dtype=self.splats.means.dtype)
+        like = self.splats.means
+        self.control_points = torch.as_tensor(rig.control_points, dtype=like.dtype,
+                                               device=like.device)
+        self.indices = torch.as_tensor(rig.indices, dtype=torch.long, device=like.device)
+        self.weights = torch.as_tensor(rig.weights, dtype=like.dtype, device=like.device)
         self.frames, self.config = frames, config
         self.cameras = [cameras] * len(frames) if isinstance(cameras, Camera) else list(cameras)
         if len(self.cameras) != len(frames):
@@ -407,7 +409,8 @@ def track_sequence(
     deform = deform.to(scene.splats.means.device)
     graph = None
     if model != "rigid" and config.arap_weight > 0 and rig.num_control_points > 1:
-        graph = torch.as_tensor(neighbour_graph(rig.control_points))
+        graph = torch.as_tensor(neighbour_graph(rig.control_points),
+                                device=scene.splats.means.device)
     if deform.sequential:
         return _track_sequential(scene, deform, graph, loss, background, backend, callback,
                                  cancel, checkpoint, resume)

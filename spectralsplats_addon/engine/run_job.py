@@ -1,0 +1,278 @@
+"""Run a job folder: job.json -> cameras, targets and settings -> track_sequence -> result.npz.
+
+    result = run_job("shot_042", callback=print)      # TrackResult, also in shot_042/result.npz
+
+The glue between the job format (engine/job) and the sequence tracker (engine/track.py):
+
+- the job is loaded and validated first (``load_job``: JobError before any work starts);
+- device "auto" is cuda if torch sees a CUDA device, else mps, else cpu; a device that was
+  asked for and is absent raises DeviceError;
+- the tracking size is the first frame's footage size scaled so its longest side is
+  settings.resolution (never enlarged; None keeps the footage's size);
+- each frame's camera is its BlenderCamera through ``camera_from_blender``, with the object's
+  matrix folded in (the tracker works in object-local coordinates: viewmat @ matrix_world),
+  scaled to the tracking size;
+- targets are read lazily, frame by frame: colour (+ the matte's alpha), resized to the
+  tracking size, composited over the frame's background;
+- ``track_sequence`` runs with checkpoint = the result path, so a partial result is on disk
+  after every frame, and ``resume`` continues a partial one (complete=False).
+
+``callback`` receives the worker's events (docs/job-format.md, "The worker"): started,
+frame_started, progress (throttled), frame_finished and finished, each with "event" and
+"time" (seconds since ``started_at``, default the call).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .conventions import Camera, camera_from_blender
+from .errors import DeviceError, JobError, VideoError
+from .job import LoadedJob, load_job, resolve
+from .job.model import JobFrame, JobMatte, JobSource
+from .progress import CancelToken
+from .result import TrackResult
+from .video import composite_alpha, fit_size, luminance, open_frames, scale_camera
+from .video.frame import FrameImage
+
+EventCallback = Callable[[dict], None]
+
+PROGRESS_EVERY_ITERATIONS = 10  # a progress event at least this often (in steps) ...
+PROGRESS_EVERY_SECONDS = 0.5    # ... and at least this often in time, whichever comes first
+ASPECT_TOLERANCE = 0.01         # footage and camera aspect ratios may differ by this much
+
+
+def resolve_device(requested: str = "auto") -> str:
+    """"auto" -> "cuda" if available, else "mps" if available, else "cpu". A named device
+    that is not available raises DeviceError."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if requested == "auto":
+        return "cuda" if cuda else ("mps" if mps else "cpu")
+    if requested == "cuda" and not cuda:
+        raise DeviceError("settings.device is \"cuda\" but torch sees no CUDA device (torch "
+                          f"{torch.__version__}, CUDA build: {torch.version.cuda or 'no'}); "
+                          "set the device to \"auto\" or \"cpu\", or install a CUDA build of "
+                          "torch on a machine with an NVIDIA GPU")
+    if requested == "mps" and not mps:
+        raise DeviceError("settings.device is \"mps\" but torch sees no Apple Metal device; "
+                          "set the device to \"auto\" or \"cpu\"")
+    if requested not in ("cpu", "cuda", "mps"):
+        raise DeviceError(f"unknown device {requested!r}; choose auto, cpu, cuda or mps")
+    return requested
+
+
+class JobFootage:
+    """The targets of a job, read on demand: ``footage(scene_frame) -> (rgb [H, W, 3],
+    alpha [H, W] or None)``, float32, at ``size`` = (W, H), rgb composited over the frame's
+    background. Movies stay open between reads (one decoder per file); images are read
+    when needed."""
+
+    def __init__(self, loaded: LoadedJob, size: tuple[int, int] | None = None):
+        self.loaded = loaded
+        self.frames = {frame.scene_frame: frame for frame in loaded.job.frames}
+        self._movies: dict[str, object] = {}
+        self.size = size or self.read_plain(loaded.job.frames[0].source).size
+
+    def path(self, source: JobSource) -> str:
+        return str(resolve(self.loaded.folder, source.path))
+
+    def read_plain(self, source: JobSource) -> FrameImage:
+        """One frame of footage at its own size."""
+        path = self.path(source)
+        if source.kind == "image":
+            with open_frames(path) as frames:
+                return frames.read(0)
+        if path not in self._movies:
+            self._movies[path] = open_frames(path)
+        return self._movies[path].read(source.index)
+
+    def matte_alpha(self, matte: JobMatte, size: tuple[int, int]) -> np.ndarray:  # [H, W]
+        """Alpha from a matte frame: its alpha channel or its luminance (white = object)."""
+        image = self.read_plain(matte.source)
+        where = self.path(matte.source)
+        if image.size != size:
+            raise VideoError(where, f"the matte is {image.size[0]} x {image.size[1]} but its "
+                                    f"footage is {size[0]} x {size[1]}",
+                             "render the matte at the footage's resolution")
+        if matte.channel == "alpha" or (matte.channel == "auto" and image.alpha is not None):
+            if image.alpha is None:
+                raise VideoError(where, "the matte has no alpha channel",
+                                 "use the channel \"luminance\" for a black-and-white matte")
+            return image.alpha
+        return luminance(image.rgb)
+
+    def read(self, frame: JobFrame) -> FrameImage:
+        """The frame's footage with the matte's alpha, at the tracking size."""
+        image = self.read_plain(frame.source)
+        if frame.matte is not None:
+            image = replace(image, alpha=self.matte_alpha(frame.matte, image.size))
+        return image.resized(*self.size)
+
+    def __call__(self, scene_frame: int) -> tuple[np.ndarray, np.ndarray | None]:
+        frame = self.frames[int(scene_frame)]
+        image = self.read(frame)
+        if image.alpha is None:
+            return image.rgb, None
+        return composite_alpha(image.rgb, image.alpha, frame.background), image.alpha
+
+    def close(self) -> None:
+        for source in self._movies.values():
+            source.close()
+        self._movies.clear()
+
+
+def tracking_size(footage_size: tuple[int, int], resolution: int | None) -> tuple[int, int]:
+    """(W, H) the footage and renders are resampled to: longest side ``resolution``, aspect
+    kept, never larger than the footage."""
+    return tuple(footage_size) if resolution is None else fit_size(footage_size, resolution)
+
+
+def job_cameras(loaded: LoadedJob, size: tuple[int, int]) -> list[Camera]:
+    """One Camera per frame, object-local (viewmat @ asset matrix_world), at size (W, H).
+    A camera whose aspect ratio is not the footage's raises JobError at its field."""
+    object_to_world = np.asarray(loaded.job.asset.matrix_world, dtype=np.float64)
+    cameras, problems = [], []
+    for i, frame in enumerate(loaded.job.frames):
+        camera = camera_from_blender(loaded.job.camera_for(frame))
+        aspect, footage_aspect = camera.width / camera.height, size[0] / size[1]
+        if abs(aspect / footage_aspect - 1.0) > ASPECT_TOLERANCE:
+            where = "camera" if frame.camera is None else f"frames[{i}].camera"
+            problems.append((where, f"the camera renders {camera.width} x {camera.height} "
+                                    f"(aspect {aspect:.4f}) but the footage is resampled to "
+                                    f"{size[0]} x {size[1]} (aspect {footage_aspect:.4f}); "
+                                    "set the camera's resolution to the footage's"))
+            continue
+        local = Camera(camera.viewmat @ object_to_world, camera.K, camera.width, camera.height,
+                       camera.near, camera.far)
+        cameras.append(scale_camera(local, *size))
+    if problems:
+        raise JobError(loaded.folder, problems[:1])
+    return cameras
+
+
+class EventMapper:
+    """track_sequence's progress events (frame = sequence index) -> the worker's events,
+    with scene frames, frame_started / frame_finished and a throttled progress stream."""
+
+    def __init__(self, callback: EventCallback | None, frames: list[int], result_path: Path,
+                 started_at: float, done: int, sequential: bool):
+        self.callback, self.frames, self.result_path = callback, frames, result_path
+        self.started_at, self.sequential = started_at, sequential
+        self.current = done - 1          # the sequence index being fitted
+        self.last_sent, self.steps_since = -1e9, 0
+
+    def emit(self, event: str, **fields) -> None:
+        if self.callback is not None:
+            self.callback({"event": event, "time": round(time.perf_counter() - self.started_at,
+                                                         3), **fields})
+
+    def frame_fields(self, index: int) -> dict:
+        return {"frame": self.frames[index], "index": index, "count": len(self.frames)}
+
+    def frame_finished(self, index: int, result: TrackResult | None = None) -> None:
+        """Its loss and PSNR come from the result saved after the frame (the checkpoint)."""
+        if result is None or result.num_frames <= index:
+            result = TrackResult.load(self.result_path)
+        self.emit("frame_finished", **self.frame_fields(index),
+                  loss=_number(result.losses[index]), psnr=_number(result.psnr[index]))
+
+    def __call__(self, progress: dict) -> None:
+        index, count = progress["frame"], len(self.frames)
+        if self.sequential and index != self.current:
+            if self.current >= 0:
+                self.frame_finished(self.current)
+            self.current = index
+            self.emit("frame_started", **self.frame_fields(index))
+        iteration, iterations = progress["iteration"], progress["iterations"]
+        done = (index * iterations + iteration + 1) / (count * iterations) if self.sequential \
+            else (iteration + 1) / iterations
+        self.steps_since += 1
+        now = time.perf_counter()
+        if (iteration + 1 == iterations or iteration == 0 or now - self.last_sent
+                >= PROGRESS_EVERY_SECONDS or self.steps_since >= PROGRESS_EVERY_ITERATIONS):
+            self.last_sent, self.steps_since = now, 0
+            self.emit("progress", **self.frame_fields(index), iteration=iteration,
+                      iterations=iterations, phase=progress["phase"],
+                      losses=progress["losses"], eta_seconds=_number(progress["eta_seconds"]),
+                      fraction=round(min(1.0, done), 6))
+
+    def finish(self, result: TrackResult) -> None:
+        if self.sequential and 0 <= self.current < result.num_frames:
+            self.frame_finished(self.current, result)
+
+
+def _number(value) -> float | None:
+    """A float for JSON; None for NaN or Inf (JSON has neither)."""
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def partial_result_frames(path: Path) -> int | None:
+    """Frames held by a partial (complete=False) result at ``path``; None if there is none."""
+    if not path.is_file():
+        return None
+    saved = TrackResult.load(path)
+    return None if saved.complete else saved.num_frames
+
+
+def run_job(folder, callback: EventCallback | None = None, cancel: CancelToken | None = None,
+            resume: bool = True, *, started_at: float | None = None) -> TrackResult:
+    """Track the job in ``folder`` and save result.npz there (module docstring).
+
+    resume: continue a partial result (complete=False) at the result path; a complete one,
+    or resume=False, starts from the first frame. A cancelled run (``cancel``) returns and
+    leaves a result with complete=False holding the frames finished so far.
+
+    Raises JobError (invalid job), DeviceError (device absent) before any work; anything
+    raised while tracking propagates, and the result file keeps the frames finished before.
+    """
+    import torch
+
+    from .track import track_sequence
+
+    started_at = time.perf_counter() if started_at is None else started_at
+    loaded = load_job(folder)
+    settings = loaded.job.settings
+    config = settings.tracking_config()
+    device = resolve_device(settings.device)
+    result_path = loaded.result_path.resolve()
+    done = partial_result_frames(result_path) if resume else None
+    footage = JobFootage(loaded)
+    try:
+        footage.size = tracking_size(footage.size, settings.resolution)
+        cameras = job_cameras(loaded, footage.size)
+        frames = [frame.scene_frame for frame in loaded.job.frames]
+        mapper = EventMapper(callback, frames, result_path, started_at, done or 0,
+                             settings.model != "mlp")
+        mapper.emit("started", job=str(Path(folder).resolve()), frames=len(frames),
+                    model=settings.model, loss=settings.loss, device=device,
+                    resumed_frames=done or 0, size=list(footage.size),
+                    iterations=config.iterations)
+        splats = loaded.splats.to_torch(device=device, dtype=torch.float32)
+        background = torch.tensor(loaded.job.frames[0].background, dtype=torch.float32,
+                                  device=device)
+        result = track_sequence(splats, loaded.rig, cameras, footage, frames, settings.model,
+                                config, loss=settings.loss, callback=mapper, cancel=cancel,
+                                checkpoint=result_path, resume=done is not None,
+                                seed=settings.seed, background=background)
+    finally:
+        footage.close()
+    if result.num_frames > 0 or not result_path.exists():
+        result.save(result_path)
+    mapper.finish(result)
+    mapper.emit("finished", result=str(result_path), complete=bool(result.complete),
+                frames_done=result.num_frames,
+                seconds=round(time.perf_counter() - started_at, 3))
+    return result
+
+
+__all__ = ["run_job", "resolve_device", "tracking_size", "job_cameras", "JobFootage",
+           "EventMapper", "partial_result_frames"]

@@ -1,0 +1,328 @@
+"""The worker process: events on stdout, exit codes, a signal stops it with a partial result
+that a second run resumes to the uninterrupted result, invalid jobs and crashes.
+
+The helpers at the top (a small moving clip, a job folder for it) serve the command-line
+tests too."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from spectralsplats_addon.engine import worker
+from spectralsplats_addon.engine.conventions import (BlenderCamera, Camera, camera_from_blender,
+                                                     look_at_matrix_world)
+from spectralsplats_addon.engine.job import Job, JobAsset, JobFrame, JobSettings, JobSource
+from spectralsplats_addon.engine.job import write_job
+from spectralsplats_addon.engine.progress import CancelToken
+from spectralsplats_addon.engine.render.api import render
+from spectralsplats_addon.engine.result import TrackResult
+from spectralsplats_addon.engine.rig import build_rig
+from spectralsplats_addon.engine.rigid import asset_centre, asset_size
+from spectralsplats_addon.engine.run_job import run_job
+from spectralsplats_addon.engine.shift_experiment import make_marker_asset
+from spectralsplats_addon.engine.splats import Splats
+
+ROOT = Path(__file__).resolve().parents[2]
+# The object stands away from the origin, so the object matrix must be folded in to track.
+OBJECT_MATRIX = np.array([[1.0, 0.0, 0.0, 0.3], [0.0, 1.0, 0.0, -0.2], [0.0, 0.0, 1.0, 0.5],
+                          [0.0, 0.0, 0.0, 1.0]])
+SIZE = (64, 48)        # footage (width, height)
+RESOLUTION = 48        # tracking size 48 x 36
+FIRST_FRAME = 101      # scene frame of footage index 0
+VIEW = np.array([0.6, -0.7, 0.4]) / np.linalg.norm([0.6, -0.7, 0.4])  # object to camera
+SHIFT = (0.035, 0.03, 0.0)  # per frame, in asset sizes: across the view (depth is weakly seen)
+
+
+class MovingClip:
+    """300 splats (four coloured balls) translated a little more each frame, seen by a
+    Blender camera (64 x 48 px) from 2.2 asset sizes away; frames rendered with alpha."""
+
+    def __init__(self, frames: int = 3):
+        self.splats = make_marker_asset(300)
+        self.rig = build_rig(self.splats.means.numpy(), 16)
+        size = asset_size(self.splats)
+        centre = OBJECT_MATRIX[:3, :3] @ asset_centre(self.splats).double().numpy() \
+            + OBJECT_MATRIX[:3, 3]
+        eye = centre + 2.2 * size * VIEW
+        self.blender_camera = BlenderCamera(
+            matrix_world=look_at_matrix_world(eye, centre).tolist(), lens=35.0,
+            resolution_x=SIZE[0], resolution_y=SIZE[1], clip_start=0.01)
+        world = camera_from_blender(self.blender_camera)
+        self.camera = Camera(world.viewmat @ OBJECT_MATRIX, world.K, world.width, world.height,
+                             world.near, world.far)  # object-local
+        self.shifts = [torch.tensor(SHIFT, dtype=torch.float32) * size * (f + 1)
+                       for f in range(frames)]
+        self.frames = []  # (rgb [H, W, 3], alpha [H, W]) float32 numpy, straight colour
+        with torch.no_grad():
+            for shift in self.shifts:
+                out = render(self.moved(shift), self.camera)
+                alpha = out.alpha.numpy()
+                rgb = np.divide(out.rgb.numpy(), alpha[..., None],
+                                out=np.zeros_like(out.rgb.numpy()), where=alpha[..., None] > 1e-6)
+                self.frames.append((np.clip(rgb, 0, 1), alpha))
+
+    def moved(self, shift) -> Splats:
+        s = self.splats
+        return Splats(s.means + shift, s.quats, s.log_scales, s.opacity_logits, s.sh)
+
+    def write_mp4(self, path: Path) -> Path:
+        """H.264 (yuv444p, near-lossless), colour composited over black."""
+        import av
+
+        with av.open(str(path), "w") as container:
+            stream = container.add_stream("libx264", rate=24)
+            stream.width, stream.height = SIZE
+            stream.pix_fmt = "yuv444p"
+            stream.options = {"crf": "4"}
+            for rgb, alpha in self.frames:
+                pixels = np.round(np.clip(rgb * alpha[..., None], 0, 1) * 255).astype(np.uint8)
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+            container.mux(stream.encode(None))
+        return path
+
+    def write_pngs(self, folder: Path) -> str:
+        """RGBA PNGs frame_0001.png, ... (straight colour); returns the printf pattern."""
+        from PIL import Image
+
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, (rgb, alpha) in enumerate(self.frames):
+            rgba = np.dstack([rgb, alpha])
+            Image.fromarray(np.round(rgba * 255).astype(np.uint8), "RGBA").save(
+                folder / f"frame_{i + 1:04d}.png")
+        return str(folder / "frame_%04d.png")
+
+
+def write_clip_job(folder: Path, clip: MovingClip, movie: Path, iterations: int = 40,
+                   model: str = "direct", seed: int = 0) -> Path:
+    """A job folder for the clip's movie: scene frames FIRST_FRAME.., the fast preset."""
+    frames = [JobFrame(FIRST_FRAME + i, JobSource(str(movie), i))
+              for i in range(len(clip.frames))]
+    job = Job(asset=JobAsset(matrix_world=OBJECT_MATRIX.tolist()), camera=clip.blender_camera,
+              frames=frames,
+              settings=JobSettings(model=model, preset="fast", device="cpu",
+                                   resolution=RESOLUTION, seed=seed,
+                                   config={"iterations": iterations, "num_bands": 5}))
+    write_job(folder, job, clip.splats.to_numpy(), clip.rig)
+    return folder
+
+
+def read_events(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def worker_command(folder, *extra) -> list[str]:
+    return [sys.executable, "-m", "spectralsplats_addon.engine.worker", str(folder), *extra]
+
+
+def folder_files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return MovingClip(3)
+
+
+@pytest.fixture(scope="module")
+def movie(clip, tmp_path_factory):
+    return clip.write_mp4(tmp_path_factory.mktemp("footage") / "plate.mp4")
+
+
+def test_a_job_runs_to_completion_with_events_in_order(clip, movie, tmp_path):
+    folder = write_clip_job(tmp_path / "job", clip, movie, iterations=12)
+    done = subprocess.run(worker_command(folder), capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+    assert done.returncode == worker.EXIT_COMPLETE, done.stderr
+    events = read_events(done.stdout)   # every stdout line is one JSON event
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "started" and kinds[-1] == "finished"
+    assert events[0]["device"] == "cpu" and events[0]["resumed_frames"] == 0
+    assert events[0]["frames"] == 3 and events[0]["model"] == "direct"
+    assert events[0]["job"] == str(folder.resolve())
+    frames = [FIRST_FRAME + i for i in range(3)]
+    assert [e["frame"] for e in events if e["event"] == "frame_started"] == frames
+    finished = [e for e in events if e["event"] == "frame_finished"]
+    assert [e["frame"] for e in finished] == frames
+    progress = [e for e in events if e["event"] == "progress"]
+    # the first and last step of every frame are reported; fraction rises to 1
+    assert [(e["index"], e["iteration"]) for e in progress if e["iteration"] in (0, 11)] == \
+        [(i, it) for i in range(3) for it in (0, 11)]
+    assert np.all(np.diff([e["fraction"] for e in progress]) > 0)
+    assert progress[-1]["fraction"] == 1.0 and progress[-1]["eta_seconds"] == 0.0
+    assert {"total", "spectral"} <= set(progress[0]["losses"])
+    times = [e["time"] for e in events]
+    assert times == sorted(times)
+    result = TrackResult.load(folder / "result.npz")
+    assert result.complete and result.frames.tolist() == frames
+    assert events[-1] == {**events[-1], "complete": True, "frames_done": 3,
+                          "result": str((folder / "result.npz").resolve())}
+    np.testing.assert_allclose([e["psnr"] for e in finished], result.psnr, rtol=1e-6)
+    np.testing.assert_allclose([e["loss"] for e in finished], result.losses, rtol=1e-6)
+
+
+def test_the_tracked_motion_follows_the_clip(clip, movie, tmp_path):
+    """In-process run_job: the control points move with the object (the shift of each frame,
+    object-local) and the renders match the footage better than the rest pose does."""
+    folder = write_clip_job(tmp_path / "job", clip, movie, iterations=60)
+    result = run_job(folder)
+    mean_shift = result.translations.mean(axis=1)  # [F, 3]
+    expected = torch.stack(clip.shifts).numpy()
+    across = np.eye(3) - np.outer(VIEW, VIEW)  # the motion across the view, depth left out
+    error = np.linalg.norm((mean_shift - expected) @ across, axis=1)
+    assert (error < 0.2 * np.linalg.norm(expected, axis=1)).all(), (mean_shift, expected)
+    assert (result.psnr > 33.0).all(), result.psnr  # the rest pose: 26.7, 21.7, 19.2 dB
+
+
+def start_worker(folder, *extra) -> subprocess.Popen:
+    return subprocess.Popen(worker_command(folder, *extra), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+
+
+def wait_for(process: subprocess.Popen, kind: str, timeout: float = 60.0) -> list[dict]:
+    """Events read until the first of ``kind`` (inclusive)."""
+    events, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        events.append(json.loads(line))
+        if events[-1]["event"] == kind:
+            return events
+    process.kill()
+    raise AssertionError(f"no {kind} event; got {events}; stderr: {process.stderr.read()}")
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
+def test_a_signal_stops_the_worker_and_a_second_run_resumes(clip, movie, tmp_path, stop):
+    folder = write_clip_job(tmp_path / "job", clip, movie, iterations=80, seed=3)
+    process = start_worker(folder)
+    wait_for(process, "frame_finished")
+    sent = time.monotonic()
+    process.send_signal(getattr(signal, stop))
+    process.wait(timeout=10)
+    took = time.monotonic() - sent
+    rest = read_events(process.stdout.read())
+    assert process.returncode == worker.EXIT_STOPPED, process.stderr.read()
+    assert took < 2.0
+    assert rest[-1]["event"] == "finished" and rest[-1]["complete"] is False
+    partial = TrackResult.load(folder / "result.npz")
+    assert not partial.complete and 1 <= partial.num_frames < 3
+    assert rest[-1]["frames_done"] == partial.num_frames
+
+    second = subprocess.run(worker_command(folder), capture_output=True, text=True, cwd=ROOT,
+                            timeout=120)
+    assert second.returncode == worker.EXIT_COMPLETE, second.stderr
+    events = read_events(second.stdout)
+    assert events[0]["resumed_frames"] == partial.num_frames
+    assert [e["frame"] for e in events if e["event"] == "frame_started"] == \
+        [FIRST_FRAME + i for i in range(partial.num_frames, 3)]
+    resumed = TrackResult.load(folder / "result.npz")
+    assert resumed.complete and resumed.num_frames == 3
+
+    whole = run_job(write_clip_job(tmp_path / "whole", clip, movie, iterations=80, seed=3))
+    np.testing.assert_allclose(resumed.rotations, whole.rotations, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(resumed.translations, whole.translations, atol=1e-5, rtol=0)
+
+
+def test_no_resume_starts_again_from_the_first_frame(clip, movie, tmp_path):
+    folder = write_clip_job(tmp_path / "job", clip, movie, iterations=4)
+    token = CancelToken()
+    token.cancel()  # stopped before the first step: nothing tracked
+    lines = []
+    assert worker.main([str(folder)], stdout=Capture(lines), cancel=token) == \
+        worker.EXIT_STOPPED
+    assert read_events("".join(lines))[-1]["frames_done"] == 0
+    partial = TrackResult.load(folder / "result.npz")
+    assert not partial.complete and partial.num_frames == 0
+    lines.clear()
+    assert worker.main([str(folder), "--no-resume"], stdout=Capture(lines)) == \
+        worker.EXIT_COMPLETE
+    assert read_events("".join(lines))[0]["resumed_frames"] == 0
+
+
+class Capture:
+    """A text stream that keeps what is written, for worker.main in-process."""
+
+    def __init__(self, lines: list):
+        self.lines = lines
+
+    def write(self, text: str) -> None:
+        self.lines.append(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_an_invalid_job_exits_2_naming_the_field(clip, movie, tmp_path):
+    folder = write_clip_job(tmp_path / "job", clip, movie, iterations=4)
+    data = json.loads((folder / "job.json").read_text())
+    data["settings"]["modle"] = "direct"
+    data["frames"][1]["source"]["index"] = -1
+    (folder / "job.json").write_text(json.dumps(data))
+    before = folder_files(folder)
+    done = subprocess.run(worker_command(folder), capture_output=True, text=True, cwd=ROOT,
+                          timeout=60)
+    assert done.returncode == worker.EXIT_INVALID
+    (event,) = read_events(done.stdout)
+    assert event["event"] == "error" and event["kind"] == "JobError"
+    paths = [path for path, _ in event["problems"]]
+    assert sorted(paths) == ["frames[1].source.index", "settings.modle"]
+    assert "settings.modle: unknown field" in event["message"]
+    assert folder_files(folder) == before
+
+
+def test_bad_arguments_and_a_missing_folder_exit_2(tmp_path):
+    lines = []
+    assert worker.main([], stdout=Capture(lines)) == worker.EXIT_INVALID
+    assert read_events("".join(lines))[0]["kind"] == "ValueError"
+    lines.clear()
+    assert worker.main([str(tmp_path / "nowhere")], stdout=Capture(lines)) == worker.EXIT_INVALID
+    (event,) = read_events("".join(lines))
+    assert event["problems"][0][0] == "job.json" and "no such folder" in event["message"]
+
+
+def test_cuda_asked_for_without_cuda_exits_2(clip, movie, tmp_path, monkeypatch):
+    folder = write_clip_job(tmp_path / "job", clip, movie, iterations=4)
+    data = json.loads((folder / "job.json").read_text())
+    data["settings"]["device"] = "cuda"
+    (folder / "job.json").write_text(json.dumps(data))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    lines = []
+    assert worker.main([str(folder)], stdout=Capture(lines)) == worker.EXIT_INVALID
+    (event,) = read_events("".join(lines))
+    assert event["kind"] == "DeviceError" and "torch sees no CUDA device" in event["message"]
+    assert not (folder / "result.npz").exists()
+
+
+def test_footage_unreadable_after_validation_exits_3_and_keeps_the_folder(clip, movie,
+                                                                           tmp_path,
+                                                                           monkeypatch):
+    """A crash while tracking: an error event with its kind, exit 3, the job's files and the
+    earlier result unchanged."""
+    folder = write_clip_job(tmp_path / "job", clip, movie, iterations=4)
+    earlier = TrackResult([FIRST_FRAME], np.tile([1.0, 0, 0, 0], (1, 16, 1)),
+                          np.zeros((1, 16, 3)), complete=True)
+    earlier.save(folder / "result.npz")
+    before = folder_files(folder)
+    from spectralsplats_addon.engine import run_job as run_job_module
+
+    def broken(self, source):
+        raise OSError(f"{source.path}: read error (the disk went away)")
+
+    monkeypatch.setattr(run_job_module.JobFootage, "read_plain", broken)
+    lines = []
+    assert worker.main([str(folder)], stdout=Capture(lines)) == worker.EXIT_FAILED
+    (event,) = read_events("".join(lines))
+    assert event["event"] == "error" and event["kind"] == "OSError"
+    assert "the disk went away" in event["message"] and "problems" not in event
+    assert folder_files(folder) == before
