@@ -129,6 +129,8 @@ class TestConfig:
                                   r"linear_frequency"),
         ({"spatial_loss": "ssim"}, r"unknown spatial_loss 'ssim'; choose one of l1, l2"),
         ({"iterations": 0}, r"iterations must be a positive integer, got 0"),
+        ({"multiresolution_min_side": 16},
+         r"multiresolution_min_side must be at least 32 pixels .* got 16"),
         ({"num_bands": 2.5}, r"num_bands must be a positive integer, got 2.5"),
         ({"alpha_start": 9.0}, r"alpha_start must lie in \[0, num_bands = 7\], got 9.0"),
         ({"lr_translation": 0.0}, r"learning rate lr_translation must be above 0, got 0.0"),
