@@ -139,6 +139,7 @@ def main(argv=None) -> None:
     import torch
 
     from spectralsplats_addon.engine.io import read_splats
+    from spectralsplats_addon.engine.shift_experiment import EXPERIMENT_CONFIG
 
     splats = read_splats(DONUT).to_torch()
     load_before = os.getloadavg()[0]
@@ -198,7 +199,8 @@ def main(argv=None) -> None:
         f"other settings, bands up to the Nyquist radius), from a start shifted one image "
         f"footprint: wall time with every step at the full size against multi-resolution "
         f"(each step rendered at the lowest side that holds the weighted bands, never below "
-        f"32 px; engine/multires.py). One warm-up frame of 2 steps first. On the CPU the "
+        f"{EXPERIMENT_CONFIG.multiresolution_min_side} px; engine/multires.py). One warm-up "
+        f"frame of 2 steps first. On the CPU the "
         f"per-splat work (projection, SH, sorting) does not shrink with the image, so the "
         f"gain grows with pixels per splat: the full donut and the {SUBSET:,}-splat coverage "
         f"subset that the shift experiment tracks (engine/shift_experiment.coverage_subset).",

@@ -148,7 +148,8 @@ def main(argv=None) -> None:
     radii = args.radii or (QUICK_RADII if args.quick else RADII)
     directions = args.directions or (4 if args.quick else 8)
 
-    from spectralsplats_addon.engine.shift_experiment import PIXEL_CONFIG, make_cases, run_case
+    from spectralsplats_addon.engine.shift_experiment import (EXPERIMENT_CONFIG, PIXEL_CONFIG,
+                                                              make_cases, run_case)
 
     started, load_before = time.time(), os.getloadavg()[0]
     all_results, lines, raw = {}, [], []
@@ -189,7 +190,8 @@ def main(argv=None) -> None:
         f"(bounding-box diagonal of the splat centres). Radius: the start shift in image "
         f"footprints (the longer side of the target's mask); zero-overlap cases share no "
         f"pixel (alpha > 1/255) between the start render and the target. 'spectral' renders "
-        f"the spectral phase at the lowest resolution that holds the weighted bands; "
+        f"the spectral phase at the lowest resolution that holds the weighted bands, never "
+        f"below {EXPERIMENT_CONFIG.multiresolution_min_side} px; "
         f"'spectral-full' renders every step at the full size.",
         "",
         *lines,
