@@ -1,0 +1,237 @@
+"""Track an asset's motion in a video and write a result folder.
+
+    spectralsplats track --asset donut.ply --video plate.mp4 --camera camera.json \\
+        --frames 1-48 --model direct --preset fast --out shots/donut
+
+Writes a job folder (job.json, asset.ply, rig.npz: docs/job-format.md) in --out (default
+./spectralsplats_out/<asset name>), then tracks it in this process and writes result.npz
+there; a progress line goes to stderr, the result's path to stdout. Ctrl-C stops after the
+current step and keeps the frames finished so far (complete=false); the same command run
+again resumes them. Exit codes as the worker's: 0 complete, 2 bad arguments or inputs,
+3 tracking failed, 4 stopped.
+
+--camera is a JSON file with the fields of job.json's "camera" (a Blender camera: matrix_world,
+lens, sensor_width, sensor_height, sensor_fit, resolution_x, resolution_y, ...), or a
+job.json whose camera to use. --frames A-B are scene frames; frame A is footage index 0
+(or --first-index).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+HELP = "track an asset (.ply) against a video or image sequence; writes a result folder"
+
+MODELS = ("rigid", "direct", "mlp")
+LOSSES = ("spectral", "pixel")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+DEFAULT_OUT = Path("spectralsplats_out")
+FRAME_RANGE = re.compile(r"^(-?\d+)(?:\s*-\s*(-?\d+))?$")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--asset", required=True, metavar="PLY", help="the splats (.ply)")
+    parser.add_argument("--video", required=True, metavar="PATH",
+                        help="a movie, a folder of images, or a pattern (frame_%%04d.png, "
+                             "frame_####.png)")
+    parser.add_argument("--matte", metavar="PATH",
+                        help="alpha for each frame: a movie, folder or pattern like --video "
+                             "(white = object, or its alpha channel)")
+    parser.add_argument("--camera", required=True, metavar="JSON",
+                        help="the camera as job.json's \"camera\" fields (Blender camera data)")
+    parser.add_argument("--object-matrix", metavar="JSON",
+                        help="the asset's object-to-world 4 x 4 matrix, row-major: a JSON file "
+                             "or inline JSON (default: identity)")
+    parser.add_argument("--frames", metavar="A-B",
+                        help="scene frames to track (default: 1 to the footage's length)")
+    parser.add_argument("--first-index", type=int, default=0, metavar="I",
+                        help="footage index of scene frame A (default 0: the first frame)")
+    parser.add_argument("--model", choices=MODELS, default="direct",
+                        help="deformation model (default direct)")
+    parser.add_argument("--loss", choices=LOSSES, default="spectral",
+                        help="spectral moments then spatial refinement, or pixel only "
+                             "(default spectral)")
+    parser.add_argument("--preset", choices=("robust", "fast"), default="robust",
+                        help="tracking settings preset (default robust)")
+    parser.add_argument("--device", choices=DEVICES, default="auto",
+                        help="auto: cuda if present, else mps, else cpu (default auto)")
+    parser.add_argument("--resolution", type=int, default=512, metavar="PX",
+                        help="longest side footage and renders are resampled to (default 512)")
+    parser.add_argument("--iterations", type=int, metavar="N",
+                        help="optimisation steps per frame (overrides the preset)")
+    parser.add_argument("--control-points", type=int, default=512, metavar="P",
+                        help="rig control points (default 512; fewer for small assets)")
+    parser.add_argument("--background", default="0,0,0", metavar="R,G,B",
+                        help="colour the footage's alpha and the renders are composited over, "
+                             "in [0, 1] (default 0,0,0)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+    parser.add_argument("--out", metavar="DIR",
+                        help="the job and result folder (default ./spectralsplats_out/<asset>)")
+
+
+class UsageError(ValueError):
+    """A command-line value that cannot be used (the message names the option)."""
+
+
+def parse_frames(text: str | None, footage_length: int, first_index: int) -> list[int]:
+    """--frames "A-B" (or "A") -> scene frames A..B; default 1 .. the footage's length."""
+    if text is None:
+        if first_index >= footage_length:
+            raise UsageError(f"--first-index {first_index}: the footage has only "
+                             f"{footage_length} frames (indices 0 to {footage_length - 1})")
+        return list(range(1, footage_length - first_index + 1))
+    match = FRAME_RANGE.match(text.strip())
+    if match is None:
+        raise UsageError(f"--frames {text!r}: expected A-B, two scene frame numbers such as "
+                         "1-48 (or one frame, A)")
+    first = int(match.group(1))
+    last = first if match.group(2) is None else int(match.group(2))
+    if last < first:
+        raise UsageError(f"--frames {text}: the last frame comes before the first")
+    return list(range(first, last + 1))
+
+
+def parse_background(text: str) -> tuple[float, float, float]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3 or not all(0.0 <= v <= 1.0 for v in values):
+        raise UsageError(f"--background {text!r}: expected three numbers in [0, 1], e.g. "
+                         "0.5,0.5,0.5")
+    return values
+
+
+def read_json_argument(text: str, option: str):
+    """Inline JSON (starting with [ or {) or the path of a JSON file."""
+    if text.lstrip().startswith(("[", "{")):
+        source, raw = "inline", text
+    else:
+        path = Path(text)
+        if not path.is_file():
+            raise UsageError(f"{option} {text}: no such file; give a JSON file or inline JSON")
+        source, raw = str(path), path.read_text(encoding="utf-8")
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{option} ({source}): not valid JSON ({error})") from None
+
+
+def footage_sources(spec: str, indices: list[int], option: str):
+    """JobSources for footage ``spec`` at ``indices``: a movie's frames, or the image files of
+    a sequence. Raises UsageError when an index lies past the end."""
+    from ..engine.job import JobSource
+    from ..engine.video import list_sequence, open_frames
+    from ..engine.video.sequence_files import is_sequence_spec
+
+    with open_frames(spec) as frames:
+        length = len(frames)
+    if indices and (indices[0] < 0 or indices[-1] >= length):
+        raise UsageError(f"{option} {spec}: the frames asked for need footage indices "
+                         f"{indices[0]} to {indices[-1]} but it has {length} frames (0 to "
+                         f"{length - 1}); change --frames or --first-index")
+    if is_sequence_spec(spec):
+        files = list_sequence(spec)
+        return [JobSource(str(files[i].path.resolve())) for i in indices]
+    movie = str(Path(spec).resolve())
+    return [JobSource(movie, i) for i in indices]
+
+
+def footage_length(spec: str) -> int:
+    from ..engine.video import open_frames
+
+    with open_frames(spec) as frames:
+        return len(frames)
+
+
+def build_job(args):
+    """(job dict for job.json, splats, rig, folder) from the arguments; UsageError, JobError,
+    VideoError or SplatFileError where an input is wrong."""
+    from ..engine.io import read_splats
+    from ..engine.job import Job, JobAsset, JobFrame, JobMatte, JobSettings
+    from ..engine.job.model import IDENTITY
+    from ..engine.rig import build_rig
+
+    splats = read_splats(args.asset)
+    length = footage_length(args.video)
+    scene_frames = parse_frames(args.frames, length, args.first_index)
+    indices = [args.first_index + f - scene_frames[0] for f in scene_frames]
+    sources = footage_sources(args.video, indices, "--video")
+    mattes = footage_sources(args.matte, indices, "--matte") if args.matte else None
+    background = parse_background(args.background)
+    camera = read_json_argument(args.camera, "--camera")
+    if isinstance(camera, dict) and isinstance(camera.get("camera"), dict):
+        camera = camera["camera"]  # a job.json: its camera
+    matrix = IDENTITY if args.object_matrix is None else \
+        read_json_argument(args.object_matrix, "--object-matrix")
+    if isinstance(matrix, dict) and "matrix_world" in matrix:
+        matrix = matrix["matrix_world"]
+    config = {} if args.iterations is None else {"iterations": args.iterations}
+    frames = [JobFrame(f, source, None if mattes is None else JobMatte(mattes[i]), background)
+              for i, (f, source) in enumerate(zip(scene_frames, sources))]
+    settings = JobSettings(model=args.model, loss=args.loss, preset=args.preset,
+                           device=args.device, resolution=args.resolution, config=config,
+                           seed=args.seed)
+    data = Job(asset=JobAsset(), camera=_placeholder_camera(), frames=frames,
+               settings=settings).to_dict()
+    data["camera"], data["asset"]["matrix_world"] = camera, matrix  # validated as given
+    data["meta"] = {"asset": str(Path(args.asset).resolve()), "video": str(args.video),
+                    "command": "spectralsplats track"}
+    rig = build_rig(splats.means, args.control_points, seed=args.seed)
+    folder = Path(args.out) if args.out else DEFAULT_OUT / Path(args.asset).stem
+    return data, splats, rig, folder
+
+
+def _placeholder_camera():
+    from ..engine.conventions import BlenderCamera
+
+    return BlenderCamera()
+
+
+def write_job_folder(data: dict, splats, rig, folder: Path) -> bool:
+    """Validate and write the job; True when job.json is unchanged (same command again), so
+    that a partial result there may be resumed."""
+    from ..engine.job import parse_job, write_job
+    from ..engine.job.folder import JOB_FILE, job_json
+
+    job = parse_job(data)  # JobError naming each bad field (camera.lens, ...)
+    old = folder / JOB_FILE
+    same = old.is_file() and old.read_text(encoding="utf-8") == job_json(job)
+    write_job(folder, job, splats, rig)
+    return same
+
+
+def run(args) -> int:
+    from ..engine.errors import ConfigError, DeviceError, JobError, SpectralSplatsError
+    from ..engine.worker import (EXIT_COMPLETE, EXIT_FAILED, EXIT_INVALID, EXIT_STOPPED,
+                                 install_stop_handlers, restore_handlers)
+    from ..engine.progress import CancelToken
+    from .progress_line import ProgressLine
+
+    try:
+        data, splats, rig, folder = build_job(args)
+        same = write_job_folder(data, splats, rig, folder)
+    except (UsageError, SpectralSplatsError, ValueError) as error:
+        print(f"spectralsplats track: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    token = CancelToken()
+    previous = install_stop_handlers(token)
+    line = ProgressLine(sys.stderr)
+    try:
+        from ..engine.run_job import run_job
+
+        result = run_job(folder, callback=line, cancel=token, resume=same)
+    except (JobError, DeviceError, ConfigError) as error:
+        line({"event": "error", "kind": type(error).__name__, "message": str(error)})
+        return EXIT_INVALID
+    except Exception as error:
+        line({"event": "error", "kind": type(error).__name__, "message": str(error)})
+        return EXIT_FAILED
+    finally:
+        restore_handlers(previous)
+    print(folder.resolve() / data["outputs"]["result"])
+    return EXIT_COMPLETE if result.complete else EXIT_STOPPED
