@@ -21,6 +21,7 @@ Exit status 0 on success, 1 with the reason on stderr otherwise.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -75,6 +76,13 @@ def ensure_registered() -> None:
     spectralsplats_addon.register()
 
 
+def addon_module(name: str):
+    """A module of the registered add-on (``blender.armature_rig`` ...), whatever its package
+    is called: ``spectralsplats_addon`` from source, ``bl_ext.<repo>.spectralsplats`` installed."""
+    package = bpy.types.SPECTRALSPLATS_OT_track.__module__.rsplit(".", 2)[0]
+    return importlib.import_module(f"{package}.{name}")
+
+
 def frame_range(text: str) -> tuple[int, int]:
     try:
         first, last = (int(v) for v in text.split("-"))
@@ -85,8 +93,7 @@ def frame_range(text: str) -> tuple[int, int]:
 
 def splat_object(args):
     """The object to track: --object, else the imported --ply, else the panel's or active."""
-    from spectralsplats_addon.blender.point_object import is_splat_object
-
+    is_splat_object = addon_module("blender.point_object").is_splat_object
     obj = bpy.data.objects.get(args.object) if args.object else None
     if obj is None and args.ply:
         if bpy.ops.spectralsplats.import_ply(filepath=os.path.abspath(args.ply)) != {"FINISHED"}:
@@ -151,8 +158,7 @@ def configure(args, obj) -> None:
 
 
 def rig(args, obj) -> None:
-    from spectralsplats_addon.blender.armature_rig import find_rig
-
+    find_rig = addon_module("blender.armature_rig").find_rig
     if args.control_points is None and (find_rig(obj) is not None or args.model == "rigid"):
         return  # already rigged, or the rigid model, which moves the object itself
     bpy.context.view_layer.objects.active = obj

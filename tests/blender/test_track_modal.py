@@ -83,3 +83,38 @@ def test_the_cancel_button_raises_the_flag_the_timer_reads(addon, tmp_path):
     assert wm.spectralsplats_track_cancel
     assert session.cancel(bpy.context) == "CANCELLED"
     assert not wm.spectralsplats_track_cancel and bpy.ops.spectralsplats.track.poll()
+
+
+class RecordingLayout:
+    """A stand-in for bpy.types.UILayout that records what a panel draws."""
+
+    def __init__(self, calls=None):
+        self.calls = [] if calls is None else calls
+
+    def row(self, **kw):
+        return RecordingLayout(self.calls)
+
+    def operator(self, idname, **kw):
+        self.calls.append(("operator", idname))
+
+    def progress(self, factor, type, text):
+        self.calls.append(("progress", round(factor, 3), text))
+
+    def label(self, text, **kw):
+        self.calls.append(("label", text))
+
+
+def test_the_panel_shows_track_when_idle_and_progress_with_cancel_while_running(addon):
+    from spectralsplats_addon.blender.panel import draw_track_controls
+
+    wm = bpy.context.window_manager
+    idle = RecordingLayout()
+    draw_track_controls(idle, wm)
+    assert idle.calls == [("operator", "spectralsplats.track")]
+    wm.spectralsplats_track_running, wm.spectralsplats_track_progress = True, 0.25
+    wm.spectralsplats_track_status = "Frame 2 (2/8), iteration 10/150 (spectral), 25%"
+    busy = RecordingLayout()
+    draw_track_controls(busy, wm)
+    wm.spectralsplats_track_running = False
+    assert busy.calls == [("progress", 0.25, "25%"), ("operator", "spectralsplats.track_cancel"),
+                          ("label", "Frame 2 (2/8), iteration 10/150 (spectral), 25%")]
