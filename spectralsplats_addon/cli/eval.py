@@ -49,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default="fast", help="tracking preset (default fast)")
     parser.add_argument("--iterations", type=int, default=None,
                         help="steps per frame (default: the preset's)")
+    parser.add_argument("--set", dest="overrides", metavar="FIELD=VALUE", nargs="+",
+                        default=[], help="further tracking settings over the preset, e.g. "
+                        "lr_control_points=0.01 warmup_fraction=0.3 (engine/config.py)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--backend", default="auto", help="renderer backend (default auto)")
     parser.add_argument("--out", type=Path, default=Path("out") / "shift_sequence",
@@ -117,7 +120,8 @@ def track_assets(args) -> dict:
         run = ShiftRun(asset=asset, frames=args.frames, size=args.size, seed=args.seed,
                        radii=tuple(args.radii), directions=args.directions,
                        models=tuple(args.models), losses=tuple(args.losses),
-                       preset=args.preset, iterations=args.iterations, backend=args.backend)
+                       preset=args.preset, iterations=args.iterations, backend=args.backend,
+                       overrides=parse_overrides(args.overrides))
         motion = load_motion(run)
         print(f"{asset}: {len(motion.splats)} splats, {motion.rig.num_control_points} control "
               f"points, {len(motion.frames)} frames, {args.size} px", file=sys.stderr,
@@ -131,6 +135,25 @@ def track_assets(args) -> dict:
             "minutes": (time.time() - started) / 60, "load_average_at_start": load}
 
 
+def parse_overrides(items) -> tuple:
+    """["name=value", ...] -> ((name, value), ...); values read as JSON (numbers, true,
+    false), else kept as text."""
+    from ..engine.errors import ConfigError
+
+    pairs = []
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"--set takes FIELD=VALUE pairs, got {item!r}: for example "
+                              "--set lr_control_points=0.01")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        pairs.append((name.strip(), value))
+    return tuple(pairs)
+
+
 def command_line(args) -> str:
     """The `spectralsplats eval` command that repeats a sweep (every setting spelled out)."""
     parts = ["spectralsplats eval", "--assets", *args.assets,
@@ -139,6 +162,8 @@ def command_line(args) -> str:
              "--losses", *args.losses, "--preset", args.preset]
     if args.iterations is not None:
         parts += ["--iterations", str(args.iterations)]
+    if args.overrides:
+        parts += ["--set", *args.overrides]
     parts += ["--seed", str(args.seed), "--out", str(args.out)]
     if args.backend != "auto":
         parts += ["--backend", args.backend]
@@ -195,9 +220,12 @@ def tables(report: dict) -> list[str]:
     for run in report["runs"]:
         asset = run["asset"]
         zero = [r for r in report["zero_overlap"] if r["asset"] == asset]
+        changed = ", ".join(f"{k} {v}" for k, v in run.get("overrides", {}).items()
+                            if k != "iterations")
         lines += [f"**{asset}** ({run['splats']:,} splats, {run['control_points']} control "
-                  f"points, {run['frames']} frames, {run['size']} px, {run['preset']} preset, "
-                  f"{run['iterations_per_frame']} steps per frame)", ""]
+                  f"points, {run['frames']} frames, {run['size']} px, {run['preset']} preset"
+                  f"{' with ' + changed if changed else ''}, {run['iterations_per_frame']} "
+                  f"steps per frame)", ""]
         if zero:
             lines += [f"Zero-overlap starts ({zero[0]['cases']} cases per row, radii "
                       f"{', '.join(f'{x:g}' for x in _zero_radii(report, asset))}):", "",

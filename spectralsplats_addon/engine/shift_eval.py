@@ -62,7 +62,8 @@ class ShiftRun:
     ``size`` (px, square), ``seed`` (also the seed of the directions and of the tracker).
     The sweep: ``radii`` (image footprints), ``directions`` per radius above 0, ``models``,
     ``losses``. The tracker: TrackingConfig ``preset`` with ``iterations`` per frame (None:
-    the preset's), rendered with ``backend``."""
+    the preset's) and any further fields in ``overrides`` (name -> value), rendered with
+    ``backend``."""
 
     asset: str = "articulated"
     frames: int = 24
@@ -75,6 +76,7 @@ class ShiftRun:
     preset: str = "fast"
     iterations: int | None = None
     backend: str = "auto"
+    overrides: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self):
         if self.asset not in ASSETS:
@@ -102,12 +104,14 @@ class ShiftRun:
 
     def config(self) -> TrackingConfig:
         """The tracking settings: the preset, with ``iterations`` where given."""
-        config = preset(self.preset)
-        return config if self.iterations is None else config.replace(iterations=self.iterations)
+        changes = dict(self.overrides)
+        if self.iterations is not None:
+            changes["iterations"] = self.iterations
+        return preset(self.preset).replace(**changes) if changes else preset(self.preset)
 
     def to_dict(self) -> dict:
         return {**asdict(self), "radii": list(self.radii), "models": list(self.models),
-                "losses": list(self.losses)}
+                "losses": list(self.losses), "overrides": dict(self.overrides)}
 
 
 @dataclass
