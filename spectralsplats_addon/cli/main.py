@@ -28,8 +28,9 @@ def load_subcommand(name: str):
         module = importlib.import_module(f"{__package__}.{name}")
     except ModuleNotFoundError as error:
         if error.name == f"{__package__}.{name}":
+            where = __package__.replace(".", "/")
             return None, (f"the command {name!r} is not part of this installation "
-                          f"({__package__}/{name}.py is missing); update or reinstall "
+                          f"({where}/{name}.py is missing); update or reinstall "
                           "spectralsplats")
         return None, (f"the command {name!r} needs the module {error.name!r}, which is not "
                       "installed; install it (pip install -e \".[all]\" in a checkout)")
@@ -50,7 +51,6 @@ def build_parser() -> argparse.ArgumentParser:
         if module is None:
             sub = commands.add_parser(name, help=f"(unavailable) {problem}",
                                       description=problem)
-            sub.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
             sub.set_defaults(run=None, problem=problem)
             continue
         doc = (module.__doc__ or "").strip()
@@ -64,13 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default sys.argv[1:]) and run the subcommand; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    if args.run is None:
+    if args.run is None:  # whatever arguments follow: the command itself is missing
         print(f"spectralsplats {args.command}: {args.problem}", file=sys.stderr)
         return EXIT_USAGE
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     return int(args.run(args) or 0)
 
 

@@ -48,7 +48,8 @@ def event_text(event: dict) -> str | None:
     kind = event.get("event")
     if kind == "started":
         resumed = event.get("resumed_frames", 0)
-        again = f", resuming after {resumed} finished frames" if resumed else ""
+        again = f", resuming after {resumed} finished frame{'s' if resumed != 1 else ''}" \
+            if resumed else ""
         return (f"tracking {event['frames']} frames: model {event['model']}, loss "
                 f"{event['loss']}, device {event['device']}{again}")
     if kind == "frame_finished":

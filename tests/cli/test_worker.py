@@ -97,7 +97,7 @@ class MovingClip:
         folder.mkdir(parents=True, exist_ok=True)
         for i, (rgb, alpha) in enumerate(self.frames):
             rgba = np.dstack([rgb, alpha])
-            Image.fromarray(np.round(rgba * 255).astype(np.uint8), "RGBA").save(
+            Image.fromarray(np.round(rgba * 255).astype(np.uint8)).save(
                 folder / f"frame_{i + 1:04d}.png")
         return str(folder / "frame_%04d.png")
 
