@@ -248,6 +248,9 @@ def run_to_completion(session: TrackSession, context, poll_seconds: float = 0.1)
             time.sleep(poll_seconds)
     except KeyboardInterrupt:
         session.cancel(context)
+    except BaseException:
+        session.cancel(context)  # never leave a worker running or the panel busy
+        raise
     return session.state
 
 
@@ -299,7 +302,12 @@ class SPECTRALSPLATS_OT_track(Operator):
             session.cancel(context)
         elif event.type != "TIMER":
             return {"PASS_THROUGH"}
-        state = session.update(context)
+        try:
+            state = session.update(context)
+        except BaseException:
+            session.cancel(context)  # never leave a worker running or the panel busy
+            context.window_manager.event_timer_remove(self._timer)
+            raise
         if state == RUNNING:
             return {"PASS_THROUGH"}
         context.window_manager.event_timer_remove(self._timer)
