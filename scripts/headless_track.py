@@ -104,7 +104,8 @@ def splat_object(args):
     if obj is None and args.object:
         raise HeadlessError(f"there is no object named {args.object!r}: check the name, or give "
                             "--ply to import the splats")
-    obj = obj or bpy.context.scene.spectralsplats_track.target or bpy.context.view_layer.objects.active
+    obj = obj or bpy.context.scene.spectralsplats_track.target \
+        or bpy.context.view_layer.objects.active
     if not is_splat_object(obj):
         raise HeadlessError("no splat object to track: give --ply FILE, or --object NAME of an "
                             "imported splat object")

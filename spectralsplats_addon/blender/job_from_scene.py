@@ -63,14 +63,16 @@ def rig_from_armature(obj) -> Rig:
         raise TrackInputError(f"{obj.name!r} has no rig: use Object > Rig Gaussian Splats first "
                               "(or choose the rigid model)")
     if not np.allclose(np.array(arm_obj.matrix_local), np.eye(4), atol=1e-6):
-        raise TrackInputError(f"the rig {arm_obj.name!r} was moved away from {obj.name!r}: clear "
-                              "its location, rotation and scale (Alt G, Alt R, Alt S), or rig again")
+        raise TrackInputError(f"the rig {arm_obj.name!r} was moved away from {obj.name!r}: "
+                              "clear its location, rotation and scale (Alt G, Alt R, Alt S), "
+                              "or rig again")
     bones = arm_obj.data.bones
     count = len(bones)
     missing = [bone_name(k) for k in range(count) if bones.get(bone_name(k)) is None]
     if count == 0 or missing:
-        raise TrackInputError(f"the rig {arm_obj.name!r} lacks bones {', '.join(missing[:3]) or 'cp_0000'}"
-                              f"{' ...' if len(missing) > 3 else ''}: rig {obj.name!r} again")
+        lacking = ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "") or bone_name(0)
+        raise TrackInputError(f"the rig {arm_obj.name!r} lacks bones {lacking}: rig {obj.name!r} "
+                              "again")
     control_points = np.array([bones[bone_name(k)].head_local[:] for k in range(count)],
                               dtype=np.float32)
     group_bone = {g.index: _bone_index(g.name) for g in obj.vertex_groups}
@@ -79,9 +81,9 @@ def rig_from_armature(obj) -> Rig:
             for v in obj.data.vertices]  # a few entries per splat: vertex groups have no bulk read
     unbound = [i for i, row in enumerate(rows) if not row]
     if unbound:
-        raise TrackInputError(f"{len(unbound)} splats of {obj.name!r} are in no bone's vertex group "
-                              f"(first: splat {unbound[0]}), so the rig cannot move them: rig "
-                              f"{obj.name!r} again")
+        raise TrackInputError(f"{len(unbound)} splats of {obj.name!r} are in no bone's vertex "
+                              f"group (first: splat {unbound[0]}), so the rig cannot move them: "
+                              f"rig {obj.name!r} again")
     stray = max(b for row in rows for b, _ in row)
     if stray >= count:
         raise TrackInputError(f"vertex group {bone_name(stray)} of {obj.name!r} has no bone in "
@@ -106,7 +108,8 @@ def rest_matrix_world(obj) -> np.ndarray:
     basis = np.array(rest, dtype=float).reshape(4, 4)
     if obj.parent is None:
         return basis
-    return np.array(obj.parent.matrix_world, dtype=float) @ np.array(obj.matrix_parent_inverse) @ basis
+    parent = np.array(obj.parent.matrix_world, dtype=float)
+    return parent @ np.array(obj.matrix_parent_inverse, dtype=float) @ basis
 
 
 def _is_animated(obj) -> bool:

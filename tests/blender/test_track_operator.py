@@ -25,7 +25,8 @@ from spectralsplats_addon.blender.job_from_scene import rig_from_armature
 from spectralsplats_addon.blender.keyframes import fcurves_of
 from spectralsplats_addon.blender.point_object import splats_from_object
 from spectralsplats_addon.blender.track_operator import start_session
-from spectralsplats_addon.engine.conventions import Camera, camera_from_blender, look_at_matrix_world
+from spectralsplats_addon.engine.conventions import (Camera, camera_from_blender,
+                                                     look_at_matrix_world)
 from spectralsplats_addon.engine.errors import WorkerError
 from spectralsplats_addon.engine.io import write_ply
 from spectralsplats_addon.engine.metrics import psnr
@@ -133,7 +134,8 @@ class Shot:
     size: float            # the asset's bounding-box diagonal
 
     def rest_psnr(self) -> np.ndarray:
-        rest = render_frames(self.splats, self.splats.means[None].astype(np.float64), self.camera)[0]
+        rest = render_frames(self.splats, self.splats.means[None].astype(np.float64),
+                             self.camera)[0]
         return np.array([psnr(rest.permute(2, 0, 1), t.permute(2, 0, 1)) for t in self.targets])
 
 
@@ -154,7 +156,8 @@ def make_shot(tmp_path: Path, *, frames: int = 3, iterations: int = 40) -> Shot:
     movie = write_movie(targets, tmp_path / "clip.mp4")
     scene.sequence_editor_create().strips.new_movie("clip", str(movie), channel=1, frame_start=1)
     settings = scene.spectralsplats_track
-    settings.strip, settings.model, settings.loss, settings.preset = "clip", "direct", "spectral", "fast"
+    settings.strip, settings.model, settings.loss = "clip", "direct", "spectral"
+    settings.preset = "fast"
     settings.iterations, settings.resolution, settings.device = iterations, 0, "cpu"
     settings.output_dir = str(tmp_path / "out")
     size = float(np.linalg.norm(splats.means.max(0) - splats.means.min(0)))
@@ -290,3 +293,19 @@ def test_an_unchanged_job_keeps_its_partial_result_and_a_changed_one_drops_it(ad
     assert write().resumable and first.result_path.read_bytes() == b"partial"
     settings.iterations += 1
     assert not write().resumable and not first.result_path.exists()
+
+
+def test_the_rigid_model_needs_no_rig(addon, tmp_path):
+    from spectralsplats_addon.blender.armature_rig import remove_rig
+    from spectralsplats_addon.blender.job_from_scene import write_scene_job
+    from spectralsplats_addon.blender.track_settings import resolve_inputs
+    from spectralsplats_addon.engine.job import load_job
+
+    shot = make_shot(tmp_path, frames=2)
+    remove_rig(shot.obj)
+    settings = bpy.context.scene.spectralsplats_track
+    settings.model = "rigid"
+    written = write_scene_job(bpy.context, resolve_inputs(bpy.context, settings), settings)
+    loaded = load_job(written.folder)
+    assert loaded.job.settings.model == "rigid" and loaded.rig.num_control_points == 1
+    np.testing.assert_array_equal(loaded.rig.weights, np.ones((SPLATS, 1), dtype=np.float32))
