@@ -128,14 +128,6 @@ class WorkerProcess:
             except queue.Empty:
                 return events
 
-    def wait_events(self, timeout: float) -> list[dict]:
-        """Like poll(), but waits up to timeout seconds for a first event (background mode)."""
-        try:
-            first = self._events.get(timeout=timeout)
-        except queue.Empty:
-            return []
-        return [first, *self.poll()]
-
     @property
     def returncode(self) -> int | None:
         """The exit code, None while the worker runs."""
