@@ -104,7 +104,5 @@ def draw_track_controls(layout, wm) -> None:
 
 
 # The Track operators register with the panel that drives them.
-classes = (*track_operator.classes, SPECTRALSPLATS_OT_check_inputs, SPECTRALSPLATS_PT_main)
-register_properties = track_operator.register_properties
-unregister_properties = track_operator.unregister_properties
+classes = (SPECTRALSPLATS_OT_check_inputs, SPECTRALSPLATS_PT_main)
 

@@ -15,7 +15,8 @@ CLASS_NAMES = ("SPECTRALSPLATS_OT_import_ply", "SPECTRALSPLATS_OT_rig", "SPECTRA
                "SPECTRALSPLATS_FH_import_ply", "SPECTRALSPLATS_AP_preferences",
                "SPECTRALSPLATS_OT_check_environment", "SPECTRALSPLATS_OT_setup_environment",
                "SPECTRALSPLATS_OT_check_inputs", "SPECTRALSPLATS_PT_main",
-               "SpectralSplatsTrackSettings")
+               "SpectralSplatsTrackSettings", "SPECTRALSPLATS_OT_track",
+               "SPECTRALSPLATS_OT_track_cancel")
 
 
 def our_classes():
@@ -49,7 +50,8 @@ def test_register_unregister_twice_leaves_nothing_behind(unregistered):
         assert sorted(cls.__name__ for cls in our_classes()) == sorted(CLASS_NAMES)
         assert all(cls.is_registered for cls in our_classes())
         assert len(our_menu_funcs()) == 3
-        assert {"import_ply", "rig", "bake"} <= set(dir(bpy.ops.spectralsplats))
+        assert {"import_ply", "rig", "bake", "track", "track_cancel"} <= set(
+            dir(bpy.ops.spectralsplats))
         spectralsplats_addon.unregister()
         assert not any(cls.is_registered for cls in our_classes()), "a class left registered"
         assert not hasattr(bpy.types, "SPECTRALSPLATS_OT_import_ply")
