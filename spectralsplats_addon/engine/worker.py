@@ -109,6 +109,16 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None,
     the same process stop it; signals cancel it too."""
     started_at = time.perf_counter()
     events = EventWriter(stdout or sys.stdout, started_at)
+    if stdout is None:  # keep stdout for events: a stray print from a library goes to stderr
+        real_stdout, sys.stdout = sys.stdout, sys.stderr
+        try:
+            return _run(argv, events, cancel)
+        finally:
+            sys.stdout = real_stdout
+    return _run(argv, events, cancel)
+
+
+def _run(argv: list[str] | None, events: EventWriter, cancel: CancelToken | None) -> int:
     try:
         args = parse_args(argv)
     except SystemExit as exit_:  # argparse has printed the usage on stderr
@@ -123,7 +133,7 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None,
         from .run_job import run_job  # torch loads here
 
         result = run_job(args.job_dir, callback=events, cancel=token, resume=args.resume,
-                         started_at=started_at)
+                         started_at=events.started_at)
     except (JobError, DeviceError, ConfigError) as error:
         print(f"worker: {error}", file=sys.stderr, flush=True)
         events.error(error)

@@ -202,13 +202,14 @@ def wait_for(process: subprocess.Popen, kind: str, timeout: float = 60.0) -> lis
     raise AssertionError(f"no {kind} event; got {events}; stderr: {process.stderr.read()}")
 
 
-@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
-def test_a_signal_stops_the_worker_and_a_second_run_resumes(clip, movie, tmp_path, stop):
+def test_a_signal_stops_the_worker_and_a_second_run_resumes(clip, movie, tmp_path):
+    """SIGTERM here; SIGINT goes through the same handler (tests/cli/test_cli_track.py
+    sends it to `spectralsplats track`)."""
     folder = write_clip_job(tmp_path / "job", clip, movie, iterations=80, seed=3)
     process = start_worker(folder)
     wait_for(process, "frame_finished")
     sent = time.monotonic()
-    process.send_signal(getattr(signal, stop))
+    process.send_signal(signal.SIGTERM)
     process.wait(timeout=10)
     took = time.monotonic() - sent
     rest = read_events(process.stdout.read())
@@ -326,3 +327,20 @@ def test_footage_unreadable_after_validation_exits_3_and_keeps_the_folder(clip, 
     assert event["event"] == "error" and event["kind"] == "OSError"
     assert "the disk went away" in event["message"] and "problems" not in event
     assert folder_files(folder) == before
+
+
+def test_the_mlp_model_reports_progress_over_the_joint_run(clip, movie, tmp_path):
+    """No per-frame events for the joint model; progress counts every step of the run."""
+    folder = write_clip_job(tmp_path / "job", clip, movie, iterations=2, model="mlp")
+    lines = []
+    assert worker.main([str(folder)], stdout=Capture(lines)) == worker.EXIT_COMPLETE
+    events = read_events("".join(lines))
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "started" and kinds[-1] == "finished" and \
+        set(kinds[1:-1]) == {"progress"}
+    progress = events[1:-1]  # throttled: the first and the last step at least
+    assert progress[0]["iteration"] == 0 and progress[-1]["iteration"] == 5
+    assert all(e["iterations"] == 6 for e in progress)
+    assert [e["fraction"] for e in progress] == \
+        pytest.approx([(e["iteration"] + 1) / 6 for e in progress], abs=1e-6)
+    assert TrackResult.load(folder / "result.npz").model == "mlp"
