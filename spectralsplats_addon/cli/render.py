@@ -124,7 +124,7 @@ def run(args) -> int:
     from ..engine.errors import SpectralSplatsError
     from ..engine.job import load_job
     from ..engine.result import ResultError, TrackResult
-    from ..engine.run_job import JobFootage, tracking_size
+    from ..engine.run_job import JobFootage
     from ..engine.video.writer import write_frames
 
     footage = None
@@ -134,9 +134,7 @@ def run(args) -> int:
         check_result(result, loaded)
         if args.resolution is not None and args.resolution < 16:
             raise RenderCommandError(f"--resolution {args.resolution}: give 16 pixels or more")
-        footage = JobFootage(loaded)
-        footage.size = tracking_size(footage.size, args.resolution or
-                                     loaded.job.settings.resolution)
+        footage = JobFootage(loaded, args.resolution or loaded.job.settings.resolution)
         fps = args.fps or footage_fps(loaded) or DEFAULT_FPS
         scores = []
 

@@ -71,15 +71,17 @@ def resolve_device(requested: str = "auto") -> str:
 
 class JobFootage:
     """The targets of a job, read on demand: ``footage(scene_frame) -> (rgb [H, W, 3],
-    alpha [H, W] or None)``, float32, at ``size`` = (W, H), rgb composited over the frame's
-    background. Movies stay open between reads (one decoder per file); images are read
-    when needed."""
+    alpha [H, W] or None)``, float32, at the tracking ``size`` = (W, H): the first frame's
+    ``source_size`` with its longest side ``resolution`` (``tracking_size``); rgb composited
+    over the frame's background. Movies stay open between reads (one decoder per file);
+    images are read when needed."""
 
-    def __init__(self, loaded: LoadedJob, size: tuple[int, int] | None = None):
+    def __init__(self, loaded: LoadedJob, resolution: int | None):
         self.loaded = loaded
         self.frames = {frame.scene_frame: frame for frame in loaded.job.frames}
         self._movies: dict[str, object] = {}
-        self.size = size or self.read_plain(loaded.job.frames[0].source).size
+        self.source_size = self.read_plain(loaded.job.frames[0].source).size
+        self.size = tracking_size(self.source_size, resolution)
 
     def path(self, source: JobSource) -> str:
         return str(resolve(self.loaded.folder, source.path))
@@ -245,9 +247,8 @@ def run_job(folder, callback: EventCallback | None = None, cancel: CancelToken |
     device = resolve_device(settings.device)
     result_path = loaded.result_path.resolve()
     done = partial_result_frames(result_path) if resume else None
-    footage = JobFootage(loaded)
+    footage = JobFootage(loaded, settings.resolution)
     try:
-        footage.size = tracking_size(footage.size, settings.resolution)
         cameras = job_cameras(loaded, footage.size)
         frames = [frame.scene_frame for frame in loaded.job.frames]
         mapper = EventMapper(callback, frames, result_path, started_at, done or 0,

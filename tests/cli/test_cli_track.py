@@ -21,7 +21,7 @@ from spectralsplats_addon.engine.job import load_job, read_job
 from spectralsplats_addon.engine.metrics import psnr
 from spectralsplats_addon.engine.render.api import render
 from spectralsplats_addon.engine.result import TrackResult
-from spectralsplats_addon.engine.run_job import JobFootage, job_cameras, tracking_size
+from spectralsplats_addon.engine.run_job import JobFootage, job_cameras
 
 from test_worker import OBJECT_MATRIX, ROOT, MovingClip
 
@@ -56,8 +56,7 @@ def track_args(inputs, video: str, out, *extra) -> list[str]:
 def rest_psnr(folder) -> np.ndarray:
     """PSNR of the asset at rest against each target, as the tracker sees them."""
     loaded = load_job(folder)
-    footage = JobFootage(loaded)
-    footage.size = tracking_size(footage.size, loaded.job.settings.resolution)
+    footage = JobFootage(loaded, loaded.job.settings.resolution)
     cameras = job_cameras(loaded, footage.size)
     splats = loaded.splats.to_torch()
     scores = []
@@ -101,7 +100,7 @@ def test_track_an_rgba_png_sequence_with_a_background(inputs, tmp_path, capsys):
     assert [(f.scene_frame, f.source.kind, f.source.path, f.background) for f in job.frames] \
         == [(5 + i, "image", str((inputs / "seq" / f"frame_{i + 2:04d}.png").resolve()),
              (0.2, 0.2, 0.2)) for i in range(2)]
-    target_rgb, target_alpha = JobFootage(load_job(out))(5)
+    target_rgb, target_alpha = JobFootage(load_job(out), 48)(5)
     assert target_alpha is not None and target_alpha.min() == 0.0
     np.testing.assert_allclose(target_rgb[target_alpha == 0], 0.2, atol=1e-6)
     result = TrackResult.load(out / "result.npz")
@@ -174,3 +173,29 @@ def test_every_subcommand_is_listed_and_a_missing_one_explained(monkeypatch, cap
         "spectralsplats nosuch: the command 'nosuch' is not part of this installation "
         "(spectralsplats_addon/cli/nosuch.py is missing); update or reinstall spectralsplats")
     assert main([]) == 2
+
+
+def test_a_matte_gives_the_targets_their_alpha(clip, inputs, tmp_path, capsys):
+    """A greyscale PNG matte beside the movie: its luminance is the alpha of each target."""
+    from PIL import Image
+
+    from spectralsplats_addon.engine.video import resize_area
+
+    (tmp_path / "matte").mkdir()
+    for i, (_, alpha) in enumerate(clip.frames):
+        Image.fromarray(np.round(alpha * 255).astype(np.uint8)).save(
+            tmp_path / "matte" / f"m_{i:03d}.png")
+    out = tmp_path / "matted"
+    args = track_args(inputs, str(inputs / "plate.mp4"), out, "--matte",
+                      str(tmp_path / "matte"), "--frames", "1-2", "--first-index", "1")
+    args[args.index("--iterations") + 1] = "1"
+    assert main(args) == 0
+    job = read_job(out)
+    assert [f.matte.source.path for f in job.frames] == \
+        [str((tmp_path / "matte" / f"m_{i:03d}.png").resolve()) for i in (1, 2)]
+    footage = JobFootage(load_job(out), 48)
+    for scene_frame, index in ((1, 1), (2, 2)):
+        _, alpha = footage(scene_frame)
+        expected = resize_area(clip.frames[index][1], 48, 36)
+        np.testing.assert_allclose(alpha, expected, atol=1.0 / 255 + 1e-6)
+    capsys.readouterr()
