@@ -42,6 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seeded random directions per radius above 0 (default 2)")
     parser.add_argument("--frames", type=int, default=24, help="frames per clip (default 24)")
     parser.add_argument("--size", type=int, default=64, help="image side in px (default 64)")
+    parser.add_argument("--fill", type=float, default=0.2,
+                        help="the moving asset's bounding sphere over half the image side "
+                             "(default 0.2: a start 1.5 footprints away stays in the image)")
+    parser.add_argument("--control-points", type=int, default=None,
+                        help="rig size (default: the example's own)")
+    parser.add_argument("--donut-splats", type=int, default=DONUT_DEFAULT_SPLATS,
+                        help="the donut's proxy: its N splats covering the most image "
+                             f"(default {DONUT_DEFAULT_SPLATS}; 0: all)")
     parser.add_argument("--models", nargs="+", default=["direct", "mlp"],
                         choices=["direct", "mlp"])
     parser.add_argument("--losses", nargs="+", default=["spectral", "pixel"],
@@ -80,12 +88,6 @@ def run(args: argparse.Namespace) -> int:
 
 # -- tracking ---------------------------------------------------------------------------------
 
-def load_motion(run):
-    """The known-motion clip of a ShiftRun (engine/examples.known_motion)."""
-    from ..engine.examples import known_motion
-
-    return known_motion(run.asset, num_frames=run.frames, size=run.size, seed=run.seed)
-
 
 class Progress:
     """A line on stderr per finished run, and at most one progress line every 2 s."""
@@ -112,12 +114,14 @@ class Progress:
 
 def track_assets(args) -> dict:
     """Runs the sweep on each asset; -> the report dict written to JSON."""
-    from ..engine.shift_eval import ShiftRun, run_shift_eval, summarise
+    from ..engine.shift_eval import ShiftRun, load_motion, run_shift_eval, summarise
 
     started, load = time.time(), os.getloadavg()[0]
     runs, records = [], []
     for asset in args.assets:
-        run = ShiftRun(asset=asset, frames=args.frames, size=args.size, seed=args.seed,
+        subset = args.donut_splats if asset == "donut" and args.donut_splats > 0 else None
+        run = ShiftRun(asset=asset, frames=args.frames, size=args.size, fill=args.fill,
+                       control_points=args.control_points, max_splats=subset, seed=args.seed,
                        radii=tuple(args.radii), directions=args.directions,
                        models=tuple(args.models), losses=tuple(args.losses),
                        preset=args.preset, iterations=args.iterations, backend=args.backend,
@@ -158,7 +162,12 @@ def command_line(args) -> str:
     """The `spectralsplats eval` command that repeats a sweep (every setting spelled out)."""
     parts = ["spectralsplats eval", "--assets", *args.assets,
              "--radii", *(f"{r:g}" for r in args.radii), "--directions", str(args.directions),
-             "--frames", str(args.frames), "--size", str(args.size), "--models", *args.models,
+             "--frames", str(args.frames), "--size", str(args.size), "--fill", f"{args.fill:g}"]
+    if args.control_points is not None:
+        parts += ["--control-points", str(args.control_points)]
+    if "donut" in args.assets:
+        parts += ["--donut-splats", str(args.donut_splats)]
+    parts += ["--models", *args.models,
              "--losses", *args.losses, "--preset", args.preset]
     if args.iterations is not None:
         parts += ["--iterations", str(args.iterations)]
@@ -343,3 +352,7 @@ def main(argv=None, results: Path | None = None) -> int:
 
 __all__ = ["HELP", "add_arguments", "run", "main", "tables", "plot", "write_section",
            "SECTION_BEGIN", "SECTION_END"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -25,8 +25,8 @@ truth (R*, t*) through one function, ``motion_metrics``:
 
   (asset size: the bounding-box diagonal of the rest splat centres).
 
-    >>> motion = known_motion("articulated", num_frames=3, size=64)
-    >>> records = run_shift_eval(motion, ShiftRun(radii=(1.5,), directions=1, iterations=40))
+    >>> run = ShiftRun(frames=3, size=64, radii=(1.5,), directions=1, iterations=40)
+    >>> records = run_shift_eval(load_motion(run), run)
     >>> [(r.model, r.loss, round(r.train_psnr, 1)) for r in records]
     [('direct', 'spectral', ...), ('direct', 'pixel', ...), ('mlp', 'spectral', ...), ...]
 """
@@ -59,7 +59,11 @@ EvalCallback = Callable[[dict], None]
 @dataclass(frozen=True)
 class ShiftRun:
     """The settings of one sweep. The clip: ``asset`` ("articulated" | "donut"), ``frames``,
-    ``size`` (px, square), ``seed`` (also the seed of the directions and of the tracker).
+    ``size`` (px, square), ``fill`` (the moving asset's bounding sphere over half the image
+    side: small enough that a start shifted by the largest radius stays in the image),
+    ``control_points`` (None: the example's own), ``max_splats`` (None: every splat; else the
+    proxy of that many splats, ``subset_motion``), ``seed`` (also the seed of the directions
+    and of the tracker).
     The sweep: ``radii`` (image footprints), ``directions`` per radius above 0, ``models``,
     ``losses``. The tracker: TrackingConfig ``preset`` with ``iterations`` per frame (None:
     the preset's) and any further fields in ``overrides`` (name -> value), rendered with
@@ -68,6 +72,9 @@ class ShiftRun:
     asset: str = "articulated"
     frames: int = 24
     size: int = 64
+    fill: float = 0.2
+    control_points: int | None = None
+    max_splats: int | None = None
     seed: int = 0
     radii: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5)
     directions: int = 2
@@ -85,6 +92,13 @@ class ShiftRun:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("control_points", "max_splats"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ConfigError(f"{name} must be a positive integer or None, got {value!r}")
+        if not 0 < self.fill <= 1:
+            raise ConfigError(f"fill must lie in (0, 1] (the asset's share of half the image "
+                              f"side), got {self.fill}")
         if not self.radii or any(not math.isfinite(r) or r < 0 for r in self.radii):
             raise ConfigError(f"radii must be one or more finite numbers >= 0 (image "
                               f"footprints), got {list(self.radii)}")
@@ -152,6 +166,33 @@ class ShiftRecord:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def subset_motion(motion, count: int):
+    """A proxy of ``motion`` with its ``count`` splats that cover the most image (the rule of
+    shift_experiment.coverage_subset: largest opacity * exp(l1 + l2), l1, l2 the two largest
+    log-scales); the rig's control points and the true motion are kept, each kept splat keeps
+    its skinning indices and weights."""
+    splats = motion.splats
+    if count >= len(splats):
+        return motion
+    log_scales = np.sort(np.asarray(splats.log_scales, dtype=np.float64), axis=1)
+    opacity = 1.0 / (1.0 + np.exp(-np.asarray(splats.opacity_logits, dtype=np.float64)))
+    keep = np.sort(np.argsort(-(opacity * np.exp(log_scales[:, 1:].sum(1))),
+                              kind="stable")[:count])
+    rig = dataclasses.replace(motion.rig, indices=motion.rig.indices[keep],
+                              weights=motion.rig.weights[keep])
+    return dataclasses.replace(motion, splats=splats.subset(keep), rig=rig)
+
+
+def load_motion(run: ShiftRun):
+    """The known-motion clip of ``run`` (engine/examples.known_motion), reduced to
+    ``run.max_splats`` splats where set."""
+    from .examples import known_motion
+
+    motion = known_motion(run.asset, num_frames=run.frames, size=run.size,
+                          num_control_points=run.control_points, seed=run.seed, fill=run.fill)
+    return motion if run.max_splats is None else subset_motion(motion, run.max_splats)
 
 
 class Truth:
@@ -308,6 +349,7 @@ def spectral_gain(rows: list[dict], field: str = "train_psnr") -> dict:
             if loss == "pixel" and (a, rad, m, "spectral") in by}
 
 
-__all__ = ["SHIFT_MODELS", "ASSETS", "ShiftRun", "ShiftCase", "ShiftRecord", "Truth",
+__all__ = ["SHIFT_MODELS", "ASSETS", "ShiftRun", "ShiftCase", "ShiftRecord", "subset_motion",
+           "load_motion", "Truth",
            "control_point_error", "motion_metrics", "make_cases", "run_shift_eval",
            "SUMMARY_FIELDS", "summarise", "spectral_gain"]
