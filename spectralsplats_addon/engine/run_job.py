@@ -31,6 +31,7 @@ from typing import Callable
 
 import numpy as np
 
+from .align import ALIGN_PHASE
 from .conventions import Camera, camera_from_blender
 from .errors import DeviceError, JobError, VideoError
 from .job import LoadedJob, load_job, resolve
@@ -194,8 +195,11 @@ class EventMapper:
             self.current = index
             self.emit("frame_started", **self.frame_fields(index))
         iteration, iterations = progress["iteration"], progress["iterations"]
-        done = (index * iterations + iteration + 1) / (count * iterations) if self.sequential \
-            else (iteration + 1) / iterations
+        if progress["phase"] == ALIGN_PHASE:   # before the first frame: no share of the job
+            done = 0.0
+        else:
+            done = (index * iterations + iteration + 1) / (count * iterations) \
+                if self.sequential else (iteration + 1) / iterations
         self.steps_since += 1
         now = time.perf_counter()
         if (iteration + 1 == iterations or iteration == 0 or now - self.last_sent

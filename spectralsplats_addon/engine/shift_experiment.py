@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from .config import TrackingConfig
+from .config import ALIGNMENT, PIXEL_ALIGNMENT, TrackingConfig
 from .conventions import Camera, look_at_matrix_world, viewmat_from_matrix_world
 from .errors import ConfigError
 from .metrics import psnr, ssim
@@ -230,13 +230,11 @@ MARKER_PARTS = (((0.0, 0.0, 0.0), 0.6, (0.85, 0.25, 0.2)),
 # the depth held during the spectral phase (a free depth runs off while render and target are
 # apart), and a learning rate that decays to 0.3 of its start so the spatial phase can still
 # settle the depth, which one view sees only through the image's scale.
-EXPERIMENT_CONFIG = TrackingConfig(iterations=150, num_bands=5, spectral_fraction=0.5,
-                                   warmup_fraction=0.1, lr_translation=0.06, lr_rotation=0.003,
-                                   lr_final_fraction=0.3, spectral_depth_hold=True)
+EXPERIMENT_CONFIG = ALIGNMENT  # engine/config.py: also the first-frame alignment of tracking
 
 # The pixel-loss baseline: the same steps with its own best translation step (0.06 overshoots
 # near the truth; the spectral settings above hold the depth only in a phase it does not have).
-PIXEL_CONFIG = EXPERIMENT_CONFIG.replace(lr_translation=0.02)
+PIXEL_CONFIG = PIXEL_ALIGNMENT
 
 # The asset's bounding sphere spans this fraction of the image side: a start shifted 1.5
 # footprints from the centre then stays inside the image (0.2 let the donut's top touch the

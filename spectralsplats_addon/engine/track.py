@@ -10,6 +10,10 @@ alone (loss="pixel"). The direct and mlp models add
     arap_weight * L_arap(this step's frames) + temporal_weight * L_temp
     (engine/deform/regularisers.py).
 
+- direct, mlp: with config.align_first_frame (the default), the first frame is first fitted
+  by one rigid pose from ``init`` (engine/align.py; progress phase "align"), and the model
+  starts from that pose: per-control-point steps alone do not close a zero-overlap gap. The
+  alignment is deterministic, so a resumed run repeats it and starts where the first did.
 - rigid, direct: sequential. Frame i starts from frame i-1's fitted state (frame 0 from
   ``init``, the initial misalignment) and runs config.iterations steps of the full schedule
   with VectorAdam; the temporal term looks at frames i-2 .. i, the earlier ones held fixed.
@@ -36,6 +40,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .align import align_first_frame
 from .config import TrackingConfig
 from .conventions import Camera
 from .deform import DeformModel, make_model
@@ -402,6 +407,10 @@ def track_sequence(
         raise ConfigError(f"unknown tracking loss {loss!r}; choose 'spectral' (the annealed "
                           "spectral moments, then spatial) or 'pixel' (spatial only)")
     scene = _Scene(splats, rig, cameras, targets, frames, config)
+    if config.align_first_frame and model != "rigid":
+        init = align_first_frame(scene.splats, scene.cameras[0], scene.target(0), config, loss,
+                                 init, background=background, backend=backend,
+                                 callback=callback, cancel=cancel)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         deform = make_model(model, rig, len(frames), centre=asset_centre(scene.splats),

@@ -15,13 +15,14 @@ from spectralsplats_addon.engine.progress import CancelToken
 from spectralsplats_addon.engine.render.api import render
 from spectralsplats_addon.engine.result import TrackResult
 from spectralsplats_addon.engine.rig import build_rig
-from spectralsplats_addon.engine.rigid import asset_size
+from spectralsplats_addon.engine.rigid import RigidPose, asset_size
 from spectralsplats_addon.engine.shift_experiment import framing_camera, make_marker_asset
 from spectralsplats_addon.engine.track import _Scene, track_sequence, unlocked_frames
 
 FRAMES = [10, 11]
 CONFIG = TrackingConfig(iterations=30, num_bands=5, spectral_fraction=0.5, warmup_fraction=0.1,
-                        lr_control_points=5e-3, lr_mlp=1e-3, lr_final_fraction=0.3)
+                        lr_control_points=5e-3, lr_mlp=1e-3, lr_final_fraction=0.3,
+                        align_first_frame=False)  # the models alone; alignment tested below
 SHORT = CONFIG.replace(iterations=4, mlp_checkpoint_every=3)
 
 
@@ -85,7 +86,12 @@ def test_a_known_non_rigid_motion_is_recovered(clip, model, margin):
 
 def test_events_cover_every_step_of_every_frame_in_order(clip):
     events = []
-    result = track(clip, "direct", SHORT, callback=events.append)
+    result = track(clip, "direct", SHORT.replace(align_first_frame=True, align_iterations=3),
+                   callback=events.append)
+    align = [e for e in events[:3] if e["phase"] == "align"]
+    assert [(e["frame"], e["iteration"], e["iterations"]) for e in align] == \
+        [(0, i, 3) for i in range(3)]
+    events = events[3:]
     assert [(e["frame"], e["iteration"]) for e in events] == \
         [(f, i) for f in range(2) for i in range(4)]
     assert [e["phase"] for e in events[:4]] == ["spectral"] * 2 + ["spatial"] * 2
@@ -131,6 +137,37 @@ def test_resume_after_cancel_gives_the_uninterrupted_result(clip, model, tmp_pat
     assert resumed.complete and TrackResult.load(path).complete
     assert len(resumed_events) == (4 if model != "mlp" else 1)  # only the steps left
     same_motion(resumed, whole)
+
+
+@pytest.mark.parametrize("model", ["direct", "mlp"])
+def test_a_resumed_run_repeats_the_alignment_and_ends_where_the_whole_run_does(clip, model,
+                                                                                 tmp_path):
+    config = SHORT.replace(align_first_frame=True, align_iterations=3)
+    start = RigidPose(np.zeros(3), np.array([0.15 * asset_size(clip.splats), 0.0, 0.0]))
+    whole = track(clip, model, config, init=start, seed=3)
+    token, count = CancelToken(), [0]
+
+    def cancel_after_the_first_model_steps(event):
+        count[0] += 1
+        if count[0] == 3 + 5:
+            token.cancel()
+
+    path = tmp_path / "part.npz"
+    cut = track(clip, model, config, init=start, checkpoint=path, seed=3, cancel=token,
+                callback=cancel_after_the_first_model_steps)
+    assert not cut.complete
+    resumed = track(clip, model, config, init=start, checkpoint=path, resume=True, seed=3)
+    same_motion(resumed, whole)
+
+
+def test_alignment_moves_the_start_toward_the_first_frame(clip):
+    """A start shifted 0.15 asset sizes: the aligned model's first frame fits the target
+    better than the same short run without the alignment."""
+    start = RigidPose(np.zeros(3), np.array([0.15 * asset_size(clip.splats), 0.0, 0.0]))
+    plain = track(clip, "direct", SHORT, init=start)
+    aligned = track(clip, "direct", SHORT.replace(align_first_frame=True, align_iterations=30),
+                    init=start)
+    assert aligned.psnr[0] > plain.psnr[0] + 3.0, (aligned.psnr, plain.psnr)
 
 
 def test_mlp_runs_differ_with_the_seed(clip):
