@@ -126,7 +126,9 @@ def test_ctrl_c_keeps_a_partial_result_that_the_same_command_resumes(inputs, tmp
     sent = time.monotonic()
     process.send_signal(signal.SIGINT)
     process.wait(timeout=10)
-    assert time.monotonic() - sent < 2.0 + 1.5  # the stop, plus the interpreter's teardown
+    # The stop itself takes one step (test_worker.py holds the worker to 2 s); this process
+    # also pays the interpreter's teardown with torch loaded (1.4 s here, more under load).
+    assert time.monotonic() - sent < 6.0
     assert process.returncode == 4
     assert "stopped, partial result" in process.stderr.read()
     partial = TrackResult.load(out / "result.npz")
