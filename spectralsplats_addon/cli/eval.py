@@ -31,6 +31,14 @@ RESULTS_TITLE = "# Results\n\nEvery figure here was printed by the script named 
 JSON_NAME = "shift_sequence.json"
 FIGURE_NAME = "shift_sequence.png"
 DONUT_DEFAULT_SPLATS = 4000
+TARGET_GAIN_DB = 3.0   # the issue's target: spectral over pixel, train PSNR, zero overlap
+PAPER_NOTE = (
+    "The paper (Cohen Rimon et al. 2026, Section 4, Table 1, Figure 4) reports this experiment "
+    "on its own assets, clips and step counts; its Table 1 values are not reproduced here (the "
+    "sources at hand held the paper's abstract, not its tables), so the comparison with it is "
+    "qualitative: the paper's claim is that spectral supervision recovers the motion from "
+    "starts with no overlap, for the MLP and the sparse control-point (direct) models, where "
+    "pixel-only supervision fails.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -244,7 +252,9 @@ def tables(report: dict) -> list[str]:
             if gains:
                 lines += ["", "Spectral minus pixel at zero overlap: " + "; ".join(
                     f"{m}: train {g['train_psnr']:+.2f} dB, novel {g['novel_psnr']:+.2f} dB, "
-                    f"SSIM {g['train_ssim']:+.3f} / {g['novel_ssim']:+.3f}"
+                    f"SSIM {g['train_ssim']:+.3f} / {g['novel_ssim']:+.3f} (the target, "
+                    f"+{TARGET_GAIN_DB:g} dB train PSNR: "
+                    f"{'met' if g['train_psnr'] >= TARGET_GAIN_DB else 'not met'})"
                     for m, g in gains.items()) + "."]
         else:
             lines += ["No case started with zero overlap."]
@@ -284,6 +294,7 @@ def section_body(report: dict, table_text: str) -> str:
         f"(engine/shift_eval.py). PSNR and SSIM: RGB, mean over frames, against the true "
         f"motion's render; CP error: mean |p_tracked - p_true| over frames and control "
         f"points, in % of the asset size.", "",
+        PAPER_NOTE, "",
         table_text.rstrip(), "",
         f"![PSNR vs initial shift, train and novel views](figures/{FIGURE_NAME})"])
 
