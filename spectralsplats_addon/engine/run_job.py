@@ -170,6 +170,7 @@ class EventMapper:
         self.callback, self.frames, self.result_path = callback, frames, result_path
         self.started_at, self.sequential = started_at, sequential
         self.current = done - 1          # the sequence index being fitted
+        self.resumed = done              # frames finished before this run
         self.last_sent, self.steps_since = -1e9, 0
 
     def emit(self, event: str, **fields) -> None:
@@ -189,15 +190,17 @@ class EventMapper:
 
     def __call__(self, progress: dict) -> None:
         index, count = progress["frame"], len(self.frames)
-        if self.sequential and index != self.current:
-            if self.current >= 0:
-                self.frame_finished(self.current)
-            self.current = index
-            self.emit("frame_started", **self.frame_fields(index))
         iteration, iterations = progress["iteration"], progress["iterations"]
-        if progress["phase"] == ALIGN_PHASE:   # before the first frame: no share of the job
-            done = 0.0
+        if progress["phase"] == ALIGN_PHASE:
+            # The rigid alignment on the first frame before a deforming model starts (again
+            # on a resumed run): no frame of its own and no share of the job.
+            done = self.resumed / count if self.sequential else 0.0
         else:
+            if self.sequential and index != self.current:
+                if self.current >= 0:
+                    self.frame_finished(self.current)
+                self.current = index
+                self.emit("frame_started", **self.frame_fields(index))
             done = (index * iterations + iteration + 1) / (count * iterations) \
                 if self.sequential else (iteration + 1) / iterations
         self.steps_since += 1

@@ -38,6 +38,7 @@ OBJECT_MATRIX = np.array([[1.0, 0.0, 0.0, 0.3], [0.0, 1.0, 0.0, -0.2], [0.0, 0.0
 SIZE = (64, 48)        # footage (width, height)
 RESOLUTION = 48        # tracking size 48 x 36
 FIRST_FRAME = 101      # scene frame of footage index 0
+ALIGN_ITERATIONS = 20  # the rigid alignment on the first frame (direct and mlp)
 VIEW = np.array([0.6, -0.7, 0.4]) / np.linalg.norm([0.6, -0.7, 0.4])  # object to camera
 SHIFT = (0.035, 0.03, 0.0)  # per frame, in asset sizes: across the view (depth is weakly seen)
 
@@ -110,7 +111,8 @@ def write_clip_job(folder: Path, clip: MovingClip, movie: Path, iterations: int 
               frames=frames,
               settings=JobSettings(model=model, preset="fast", device="cpu",
                                    resolution=RESOLUTION, seed=seed,
-                                   config={"iterations": iterations, "num_bands": 5}))
+                                   config={"iterations": iterations, "num_bands": 5,
+                                           "align_iterations": ALIGN_ITERATIONS}))
     write_job(folder, job, clip.splats.to_numpy(), clip.rig)
     return folder
 
@@ -152,7 +154,13 @@ def test_a_job_runs_to_completion_with_events_in_order(clip, movie, tmp_path):
     assert [e["frame"] for e in events if e["event"] == "frame_started"] == frames
     finished = [e for e in events if e["event"] == "frame_finished"]
     assert [e["frame"] for e in finished] == frames
-    progress = [e for e in events if e["event"] == "progress"]
+    progress = [e for e in events if e["event"] == "progress" and e["phase"] != "align"]
+    align = [e for e in events if e.get("phase") == "align"]
+    # the rigid alignment first: before frame_started, frame 0, no share of the job
+    assert kinds[1:1 + len(align)] == ["progress"] * len(align)
+    assert [(e["iteration"], e["iterations"]) for e in (align[0], align[-1])] == \
+        [(0, ALIGN_ITERATIONS), (ALIGN_ITERATIONS - 1, ALIGN_ITERATIONS)]
+    assert {(e["frame"], e["fraction"]) for e in align} == {(FIRST_FRAME, 0.0)}
     # the first and last step of every frame are reported; fraction rises to 1
     assert [(e["index"], e["iteration"]) for e in progress if e["iteration"] in (0, 11)] == \
         [(i, it) for i in range(3) for it in (0, 11)]
@@ -204,7 +212,7 @@ def wait_for(process: subprocess.Popen, kind: str, timeout: float = 60.0) -> lis
 def test_a_signal_stops_the_worker_and_a_second_run_resumes(clip, movie, tmp_path):
     """SIGTERM here; SIGINT goes through the same handler (tests/cli/test_cli_track.py
     sends it to `spectralsplats track`)."""
-    folder = write_clip_job(tmp_path / "job", clip, movie, iterations=80, seed=3)
+    folder = write_clip_job(tmp_path / "job", clip, movie, iterations=50, seed=3)
     process = start_worker(folder)
     wait_for(process, "frame_finished")
     sent = time.monotonic()
@@ -224,12 +232,15 @@ def test_a_signal_stops_the_worker_and_a_second_run_resumes(clip, movie, tmp_pat
     assert second.returncode == worker.EXIT_COMPLETE, second.stderr
     events = read_events(second.stdout)
     assert events[0]["resumed_frames"] == partial.num_frames
+    # the alignment runs again (it is deterministic); the fraction stays where the first left
+    align = [e for e in events if e.get("phase") == "align"]
+    assert align and {e["fraction"] for e in align} == {round(partial.num_frames / 3, 6)}
     assert [e["frame"] for e in events if e["event"] == "frame_started"] == \
         [FIRST_FRAME + i for i in range(partial.num_frames, 3)]
     resumed = TrackResult.load(folder / "result.npz")
     assert resumed.complete and resumed.num_frames == 3
 
-    whole = run_job(write_clip_job(tmp_path / "whole", clip, movie, iterations=80, seed=3))
+    whole = run_job(write_clip_job(tmp_path / "whole", clip, movie, iterations=50, seed=3))
     np.testing.assert_allclose(resumed.rotations, whole.rotations, atol=1e-5, rtol=0)
     np.testing.assert_allclose(resumed.translations, whole.translations, atol=1e-5, rtol=0)
 
@@ -337,7 +348,8 @@ def test_the_mlp_model_reports_progress_over_the_joint_run(clip, movie, tmp_path
     kinds = [e["event"] for e in events]
     assert kinds[0] == "started" and kinds[-1] == "finished" and \
         set(kinds[1:-1]) == {"progress"}
-    progress = events[1:-1]  # throttled: the first and the last step at least
+    progress = [e for e in events[1:-1] if e["phase"] != "align"]  # throttled: the first
+    # and the last step at least
     assert progress[0]["iteration"] == 0 and progress[-1]["iteration"] == 5
     assert all(e["iterations"] == 6 for e in progress)
     assert [e["fraction"] for e in progress] == \
