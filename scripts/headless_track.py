@@ -115,21 +115,22 @@ def splat_object(args):
 def add_strip(scene, path: str, first: int):
     """A movie strip, or an image strip of a file or of every image in a folder."""
     editor = scene.sequence_editor or scene.sequence_editor_create()
+    strips = addon_module("blender.strip_source").top_strips(editor)
     path = os.path.abspath(path)
     name = Path(path).stem or "footage"
     if os.path.isdir(path):
         images = sorted(p for p in Path(path).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not images:
             raise HeadlessError(f"--video {path}: the folder holds no images")
-        strip = editor.strips.new_image(name, str(images[0]), channel=1, frame_start=first)
+        strip = strips.new_image(name, str(images[0]), channel=1, frame_start=first)
         for image in images[1:]:
             strip.elements.append(image.name)
         return strip
     if not os.path.isfile(path):
         raise HeadlessError(f"--video {path}: no such file")
     if Path(path).suffix.lower() in IMAGE_SUFFIXES:
-        return editor.strips.new_image(name, path, channel=1, frame_start=first)
-    return editor.strips.new_movie(name, path, channel=1, frame_start=first)
+        return strips.new_image(name, path, channel=1, frame_start=first)
+    return strips.new_movie(name, path, channel=1, frame_start=first)
 
 
 def configure(args, obj) -> None:

@@ -6,6 +6,7 @@ import bpy
 from bpy.types import Operator, Panel
 
 from . import track_operator
+from .strip_source import all_strips_name
 
 
 class SPECTRALSPLATS_OT_check_inputs(Operator):
@@ -70,7 +71,8 @@ class SPECTRALSPLATS_PT_main(Panel):
         box = layout.box()
         box.label(text="Track", icon="TRACKER")
         if context.scene.sequence_editor:
-            box.prop_search(settings, "strip", context.scene.sequence_editor, "strips_all")
+            editor = context.scene.sequence_editor
+            box.prop_search(settings, "strip", editor, all_strips_name(editor))
         else:
             box.label(text="Add a movie strip in the Video Sequencer", icon="INFO")
         box.prop(settings, "camera")

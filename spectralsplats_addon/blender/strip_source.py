@@ -30,6 +30,25 @@ class StripFrame:
                 "index": self.index}
 
 
+ALL_STRIPS = "strips_all"  # Blender 4.4+; 4.2 and 4.3 call it "sequences_all"
+
+
+def all_strips_name(editor) -> str:
+    """The name of the sequence editor's collection of every strip (meta strips' included)."""
+    return ALL_STRIPS if hasattr(editor, ALL_STRIPS) else "sequences_all"
+
+
+def top_strips(editor):
+    """The editor's top-level strips, where new_movie / new_image add one (4.4+: ``strips``;
+    4.2, 4.3: ``sequences``)."""
+    return editor.strips if hasattr(editor, "strips") else editor.sequences
+
+
+def find_strip(editor, name: str):
+    """The strip called ``name`` in the editor (any channel, inside meta strips), or None."""
+    return getattr(editor, all_strips_name(editor)).get(name) if editor and name else None
+
+
 def strip_range(strip) -> tuple[int, int]:
     """The scene frames the strip shows: first, last (inclusive)."""
     return int(strip.frame_final_start), int(strip.frame_final_end) - 1
@@ -53,7 +72,7 @@ def strip_frames(strip, first: int, last: int) -> list[StripFrame]:
         path = bpy.path.abspath(strip.filepath)
         if not os.path.isfile(path):
             raise StripError(f"the movie of strip {strip.name!r} is missing: {path}; relink it "
-                             "(Strip > Movie Strip > Reload / change the path)")
+                             "(Strip > Inputs > Change Path/Files)")
         offset = int(strip.animation_offset_start) - int(strip.frame_start)
         return [StripFrame(f, "movie", path, f + offset) for f in range(first, last + 1)]
     frames = []

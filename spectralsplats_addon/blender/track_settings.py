@@ -77,7 +77,7 @@ def output_folder(settings) -> str:
 
 def resolve_inputs(context, settings) -> TrackInputs:
     """What the settings name, with the defaults filled in; raises ValueError with advice."""
-    from .strip_source import StripError, strip_range
+    from .strip_source import StripError, find_strip, strip_range
 
     scene = context.scene
     target = settings.target or context.active_object
@@ -89,7 +89,7 @@ def resolve_inputs(context, settings) -> TrackInputs:
         raise ValueError("the scene has no camera: add one (Add > Camera), set it as the scene "
                          "camera, or pick one in the Track panel")
     editor = scene.sequence_editor
-    strip = editor.strips_all.get(settings.strip) if editor and settings.strip else None
+    strip = find_strip(editor, settings.strip)
     if strip is None:
         raise StripError("no video strip is chosen: add a movie or image strip to the Video "
                          "Sequencer and pick it in the Track panel" if not settings.strip else
