@@ -187,7 +187,8 @@ def test_the_tracked_motion_follows_the_clip(clip, movie, tmp_path):
     across = np.eye(3) - np.outer(VIEW, VIEW)  # the motion across the view, depth left out
     error = np.linalg.norm((mean_shift - expected) @ across, axis=1)
     assert (error < 0.2 * np.linalg.norm(expected, axis=1)).all(), (mean_shift, expected)
-    assert (result.psnr > 33.0).all(), result.psnr  # the rest pose: 26.7, 21.7, 19.2 dB
+    # measured: 43.3, 36.1, 34.9 dB; the rest pose 26.7, 21.7, 19.2 dB
+    assert (result.psnr > 33.0).all(), result.psnr
 
 
 def start_worker(folder, *extra) -> subprocess.Popen:
