@@ -392,7 +392,7 @@ def write_clip(frames, path, background=(0.0, 0.0, 0.0), fps: int = FPS,
                first_number: int = 1) -> Path:
     """Writes frames [(rgb [H, W, 3], alpha [H, W])] (rgb composited over ``background``).
 
-    path ending in .mp4: an H.264 movie (PyAV, yuv420p, CRF 18; even sizes only) of the
+    path ending in .mp4: an H.264 movie (PyAV, yuv420p, CRF 12; even sizes only) of the
     composited colour. Otherwise RGBA PNGs of straight colour (rgb un-composited from the
     background): path is a printf pattern ("train_%04d.png") or a folder (frame_%04d.png
     inside), numbered from ``first_number``. Returns the movie, or the folder of the PNGs.
@@ -436,7 +436,7 @@ def _write_movie(arrays: list, path: Path, fps: int) -> Path:
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": "18"}
+        stream.options = {"crf": "12"}
         for i, (rgb, _) in enumerate(arrays):
             frame = av.VideoFrame.from_ndarray(_bytes(rgb), format="rgb24")
             frame.pts, frame.time_base = i, Fraction(1, fps)
