@@ -98,7 +98,8 @@ class TrackSession:
             self.echo(self.status, force=False)
         elif kind == "frame_finished":
             self.frames_done = int(event["index"]) + 1
-            self.psnr[int(event["frame"])] = float(event.get("psnr", float("nan")))
+            psnr = event.get("psnr")  # null for NaN or infinity (JSON has neither)
+            self.psnr[int(event["frame"])] = float("nan") if psnr is None else float(psnr)
             self.echo(f"frame {event['frame']} done ({self.frames_done}/{event['count']}), "
                       f"PSNR {self.psnr[int(event['frame'])]:.2f} dB")
         elif kind == "finished":

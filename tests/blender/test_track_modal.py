@@ -118,3 +118,17 @@ def test_the_panel_shows_track_when_idle_and_progress_with_cancel_while_running(
     wm.spectralsplats_track_running = False
     assert busy.calls == [("progress", 0.25, "25%"), ("operator", "spectralsplats.track_cancel"),
                           ("label", "Frame 2 (2/8), iteration 10/150 (spectral), 25%")]
+
+
+def test_a_frame_whose_psnr_is_not_finite_is_shown_as_nan():
+    """The worker writes NaN and infinite PSNR as JSON null (a frame matched exactly)."""
+    import math
+
+    from spectralsplats_addon.blender.track_operator import TrackSession
+
+    lines = []
+    session = TrackSession("splats", None, None, bake=False, echo=lines.append)
+    session.handle({"event": "frame_finished", "frame": 7, "index": 0, "count": 2,
+                    "loss": 0.0, "psnr": None})
+    assert session.frames_done == 1 and math.isnan(session.psnr[7])
+    assert lines == ["SpectralSplats: frame 7 done (1/2), PSNR nan dB"]
