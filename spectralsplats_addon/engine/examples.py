@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -390,59 +389,36 @@ def render_clip(motion: KnownMotion, camera: Camera, backend: str = "auto"
 
 def write_clip(frames, path, background=(0.0, 0.0, 0.0), fps: int = FPS,
                first_number: int = 1) -> Path:
-    """Writes frames [(rgb [H, W, 3], alpha [H, W])] (rgb composited over ``background``).
+    """Writes frames [(rgb [H, W, 3], alpha [H, W])] (rgb composited over ``background``)
+    through engine/video/writer.py.
 
-    path ending in .mp4: an H.264 movie (PyAV, yuv420p, CRF 12; even sizes only) of the
-    composited colour. Otherwise RGBA PNGs of straight colour (rgb un-composited from the
-    background): path is a printf pattern ("train_%04d.png") or a folder (frame_%04d.png
-    inside), numbered from ``first_number``. Returns the movie, or the folder of the PNGs.
+    path ending in .mp4 (.mov, .mkv): an H.264 movie of the composited colour. Otherwise RGBA
+    PNGs of straight colour (rgb un-composited from the background): path is a printf pattern
+    ("train_%04d.png") or a folder (frame_%04d.png inside), numbered from ``first_number``.
+    Returns the movie, or the folder of the PNGs.
     """
+    from .video.writer import PNG_NAME, is_movie_path, write_movie, write_png_sequence
+
     path = Path(path)
     if not frames:
         raise VideoError(path, "no frames to write", "render the clip first")
     arrays = [(_as_numpy(rgb), _as_numpy(alpha)) for rgb, alpha in frames]
-    if path.suffix.lower() == ".mp4":
-        return _write_movie(arrays, path, fps)
-    pattern = path if "%" in path.name else path / "frame_%04d.png"
-    pattern.parent.mkdir(parents=True, exist_ok=True)
-    from PIL import Image
-
+    if is_movie_path(path):
+        return write_movie(path, [rgb for rgb, _ in arrays], fps)
+    folder, name = (path.parent, path.name) if "%" in path.name else (path, PNG_NAME)
     bg = np.asarray(background, dtype=np.float32)
-    for i, (rgb, alpha) in enumerate(arrays):
+    rgba = []
+    for rgb, alpha in arrays:
         a = alpha[..., None]
         straight = np.divide(rgb - bg * (1 - a), a, out=np.zeros_like(rgb), where=a > 1e-6)
-        rgba = np.dstack([np.clip(straight, 0, 1), np.clip(alpha, 0, 1)])
-        Image.fromarray(_bytes(rgba), "RGBA").save(pattern.parent / (pattern.name %
-                                                                     (first_number + i)))
-    return pattern.parent
+        rgba.append(np.dstack([np.clip(straight, 0, 1), np.clip(alpha, 0, 1)]))
+    numbers = range(first_number, first_number + len(rgba))
+    write_png_sequence(folder, rgba, numbers, name)
+    return folder
 
 
 def _as_numpy(a) -> np.ndarray:
     return (a.detach().cpu().numpy() if torch.is_tensor(a) else np.asarray(a)).astype(np.float32)
-
-
-def _bytes(image: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
-
-
-def _write_movie(arrays: list, path: Path, fps: int) -> Path:
-    import av
-
-    height, width = arrays[0][0].shape[:2]
-    if width % 2 or height % 2:
-        raise VideoError(path, f"H.264 (yuv420p) needs an even frame size, got {width} x {height}",
-                         "use an even size, or write PNGs (a folder or a %04d pattern)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": "12"}
-        for i, (rgb, _) in enumerate(arrays):
-            frame = av.VideoFrame.from_ndarray(_bytes(rgb), format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, fps)
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    return path
 
 
 __all__ = ["EXAMPLE_NAMES", "DONUT_PATH", "PERIOD_FRAMES", "KnownMotion", "BodyPart",

@@ -151,5 +151,7 @@ def test_pngs_hold_straight_colour_and_alpha(body, tmp_path):
             frame = sequence.read(i)
             np.testing.assert_allclose(frame.alpha, alpha.numpy(), atol=1 / 255)
             np.testing.assert_allclose(frame.composited((0, 0, 0)), rgb.numpy(), atol=2 / 255)
-    with pytest.raises(VideoError, match=r"even frame size, got 63 x 64"):
-        write_clip([(rgb[:, :63], alpha[:, :63]) for rgb, alpha in frames], tmp_path / "odd.mp4")
+    pattern = write_clip(frames, tmp_path / "seq" / "train_%03d.png", first_number=7)
+    assert sorted(p.name for p in pattern.iterdir()) == ["train_007.png", "train_008.png"]
+    with pytest.raises(VideoError, match="no frames to write"):
+        write_clip([], tmp_path / "none.mp4")
