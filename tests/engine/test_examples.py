@@ -131,14 +131,14 @@ def test_unknown_examples_and_missing_files_are_refused():
 
 
 def test_a_movie_reads_back_as_the_rendered_frames(body, tmp_path):
-    frames = body[1][:4]
+    frames = body[1][::4]                               # frames 1, 5, 9, 13
     path = write_clip(frames, tmp_path / "train.mp4")
     with open_frames(path) as movie:
         assert len(movie) == 4 and movie.size == (64, 64)
         for i, (rgb, _) in enumerate(frames):
             read = torch.as_tensor(movie.read(i).rgb).permute(2, 0, 1)
             assert psnr(read, rgb.permute(2, 0, 1)) > 28.0   # H.264 4:2:0 at 64 px
-            if i:                                           # and frame i, not i - 1
+            if i:                                           # and this frame, not the last
                 assert psnr(read, rgb.permute(2, 0, 1)) > psnr(read, frames[i - 1][0].permute(2, 0, 1)) + 3
 
 
