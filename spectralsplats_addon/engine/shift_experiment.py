@@ -30,6 +30,7 @@ from .config import ALIGNMENT, PIXEL_ALIGNMENT, TrackingConfig
 from .conventions import Camera, look_at_matrix_world, viewmat_from_matrix_world
 from .errors import ConfigError
 from .metrics import psnr, ssim
+from .proxy import coverage_subset  # noqa: F401  (re-exported: scripts and tests use it here)
 from .render.api import render
 from .rigid import RigidPose, asset_centre, asset_size
 from .splats import Splats
@@ -203,18 +204,6 @@ def success_rate(results, zero_overlap_only: bool = False) -> float:
     """Fraction of results that succeeded (optionally only those with overlap 0)."""
     chosen = [r for r in results if r.overlap == 0 or not zero_overlap_only]
     return sum(r.success for r in chosen) / max(1, len(chosen))
-
-
-
-def coverage_subset(splats: Splats, count: int) -> Splats:
-    """The ``count`` splats that cover the most image: largest opacity * exp(l1 + l2), where
-    l1, l2 are the two largest log-scales (the area of the splat's widest cross-section)."""
-    if count >= len(splats):
-        return splats
-    top2 = torch.as_tensor(splats.log_scales).detach().sort(dim=1).values[:, 1:].sum(1)
-    score = torch.as_tensor(splats.opacity_logits).detach().sigmoid() * top2.exp()
-    keep = torch.topk(score, count).indices.sort().values
-    return splats.subset(keep)
 
 
 # Parts of the synthetic asset: (centre, diameter, base colour). Unequal sizes and colours in
