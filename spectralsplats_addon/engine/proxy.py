@@ -121,7 +121,7 @@ def restrict_rig(rig: Rig, indices: np.ndarray) -> Rig:
 def matrix_quaternion(rot: np.ndarray) -> np.ndarray:
     """The unit quaternion (w x y z, w >= 0) of a rotation matrix [3, 3]: the eigenvector of
     the largest eigenvalue of Bar-Itzhack's symmetric 4 x 4 matrix.  -> [4]"""
-    (xx, xy, xz), (yx, yy, yz), (zx, zy, zz) = np.asarray(rot, dtype=np.float64)
+    (xx, yx, zx), (xy, yy, zy), (xz, yz, zz) = np.asarray(rot, dtype=np.float64)  # as the paper names R^T
     k = np.array([[xx - yy - zz, yx + xy, zx + xz, yz - zy],
                   [yx + xy, yy - xx - zz, zy + yz, zx - xz],
                   [zx + xz, zy + yz, zz - xx - yy, xy - yx],
