@@ -85,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.from_json:
             report = merge_reports([json.loads(Path(p).read_text()) for p in args.from_json])
+            report["commands"].append(
+                f"spectralsplats eval --from-json {' '.join(map(_shown, args.from_json))} "
+                f"--out {_shown(args.out)}"
+                + (f" --results {_shown(args.results)}" if args.results else ""))
         else:
             report = track_assets(args)
     except (SpectralSplatsError, OSError, ValueError, KeyError) as error:
@@ -142,9 +146,19 @@ def track_assets(args) -> dict:
         runs.append({**run.to_dict(), "splats": len(motion.splats),
                      "control_points": motion.rig.num_control_points,
                      "iterations_per_frame": run.config().iterations})
-    return {"command": command_line(args), "runs": runs, "records": records, "summary": summarise(records),
-            "zero_overlap": summarise(records, zero_overlap_only=True),
-            "minutes": (time.time() - started) / 60, "load_average_at_start": load}
+    return {"commands": [command_line(args)], "runs": runs, "records": records,
+            "summary": summarise(records), "zero_overlap": summarise(records, True),
+            "minutes": (time.time() - started) / 60, "wall_minutes": (time.time() - started) / 60,
+            "started": started, "finished": time.time(), "load_average_at_start": load}
+
+
+def _shown(path) -> str:
+    """A path as a command line shows it: relative to the working folder when inside it."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def parse_overrides(items) -> tuple:
@@ -181,23 +195,29 @@ def command_line(args) -> str:
         parts += ["--iterations", str(args.iterations)]
     if args.overrides:
         parts += ["--set", *args.overrides]
-    parts += ["--seed", str(args.seed), "--out", str(args.out)]
+    parts += ["--seed", str(args.seed), "--out", _shown(args.out)]
     if args.backend != "auto":
         parts += ["--backend", args.backend]
     return " ".join(parts)
 
 
 def merge_reports(reports: list[dict]) -> dict:
-    """One report from several (assets run in separate processes)."""
+    """One report from several (assets run in separate processes): their records and
+    commands; minutes summed; the wall time from the earliest start to the latest end where
+    the reports hold them, else the sum."""
     from ..engine.shift_eval import summarise
 
     if not reports:
         raise ValueError("no report to merge: name one or more JSON files")
     records = [r for rep in reports for r in rep["records"]]
-    return {"command": " && ".join(rep["command"] for rep in reports),
+    minutes = sum(rep["minutes"] for rep in reports)
+    timed = all("started" in rep and "finished" in rep for rep in reports)
+    return {"commands": [c for rep in reports for c in rep["commands"]],
             "runs": [run for rep in reports for run in rep["runs"]], "records": records,
             "summary": summarise(records), "zero_overlap": summarise(records, True),
-            "minutes": sum(rep["minutes"] for rep in reports),
+            "minutes": minutes,
+            "wall_minutes": (max(r["finished"] for r in reports) -
+                             min(r["started"] for r in reports)) / 60 if timed else None,
             "load_average_at_start": max(rep["load_average_at_start"] for rep in reports)}
 
 
@@ -286,14 +306,19 @@ def section_body(report: dict, table_text: str) -> str:
     first = runs[0]
     return "\n".join([
         "## Shift experiment on clips (pixel vs spectral, direct and mlp)", "",
-        f"Printed by `{report['command']}` ({report['minutes']:.0f} min of tracking, load "
-        f"average {report['load_average_at_start']:.2f} at the start). Seed {first['seed']}; "
+        "Printed by", "", "```", *report["commands"], "```", "",
+        f"({report['minutes']:.0f} min of tracking in all"
+        + (f", {report['wall_minutes']:.0f} min of wall time" if report.get("wall_minutes")
+           else f", summed over {len(report['runs'])} sweeps") +
+        f"; load average {report['load_average_at_start']:.2f} at the start). "
+        f"Seed {first['seed']}; "
         f"radii {', '.join(f'{x:g}' for x in first['radii'])} image footprints, "
         f"{first['directions']} seeded directions per radius above 0 (one case at 0); the "
         f"start is the rest asset shifted in the training view's image plane "
         f"(engine/shift_eval.py). PSNR and SSIM: RGB, mean over frames, against the true "
         f"motion's render; CP error: mean |p_tracked - p_true| over frames and control "
-        f"points, in % of the asset size.", "",
+        f"points, in % of the asset size; a mean, so one run that flies off weighs "
+        f"heavily (every run is in {JSON_NAME}).", "",
         PAPER_NOTE, "",
         table_text.rstrip(), "",
         f"![PSNR vs initial shift, train and novel views](figures/{FIGURE_NAME})"])

@@ -54,8 +54,9 @@ def test_exit_code_and_json_records(sweep):
     assert report["summary"][2]["train_psnr"] == pytest.approx(records[2]["train_psnr"])
     assert [(r["radius"], r["loss"]) for r in report["zero_overlap"]] == [
         (None, "spectral"), (None, "pixel")]
-    assert report["command"].startswith("spectralsplats eval --assets articulated --radii 0 1.5")
-    assert "--set lr_control_points=0.02 dssim_weight=0.1" in report["command"]
+    [command] = report["commands"]
+    assert command.startswith("spectralsplats eval --assets articulated --radii 0 1.5")
+    assert "--set lr_control_points=0.02 dssim_weight=0.1" in command
 
 
 def test_figure_has_a_train_and_a_novel_panel(sweep):
@@ -84,7 +85,9 @@ def test_page_section_replaced_and_the_rest_kept(sweep, tmp_path):
     again = page.read_text()
     assert code == 0 and "Keep this table, edited." in again
     assert again.count(eval_cli.SECTION_BEGIN) == 1
-    assert again[again.index(eval_cli.SECTION_BEGIN):again.index(eval_cli.SECTION_END)] == section
+    rebuilt = again[again.index(eval_cli.SECTION_BEGIN):again.index(eval_cli.SECTION_END)]
+    assert rebuilt[rebuilt.index("**articulated**"):] == section[section.index("**articulated**"):]
+    assert "spectralsplats eval --from-json " in rebuilt
     merged = json.loads((tmp_path / "shift_sequence.json").read_text())
     assert merged["records"] == json.loads(
         (folder / "out" / "shift_sequence.json").read_text())["records"]
