@@ -27,6 +27,7 @@ from pathlib import Path
 HELP = "shift-radius experiment: pixel vs spectral tracking of known-motion clips"
 SECTION_BEGIN = "<!-- shift-sequence:begin -->"
 SECTION_END = "<!-- shift-sequence:end -->"
+SECTION_HEADING = "## Shift experiment on clips (pixel vs spectral, direct and mlp)"
 RESULTS_TITLE = "# Results\n\nEvery figure here was printed by the script named in its section.\n"
 JSON_NAME = "shift_sequence.json"
 FIGURE_NAME = "shift_sequence.png"
@@ -305,7 +306,6 @@ def section_body(report: dict, table_text: str) -> str:
     runs = report["runs"]
     first = runs[0]
     return "\n".join([
-        "## Shift experiment on clips (pixel vs spectral, direct and mlp)", "",
         "Printed by", "", "```", *report["commands"], "```", "",
         f"({report['minutes']:.0f} min of tracking in all"
         + (f", {report['wall_minutes']:.0f} min of wall time" if report.get("wall_minutes")
@@ -325,15 +325,17 @@ def section_body(report: dict, table_text: str) -> str:
 
 
 def write_section(path: Path, body: str) -> None:
-    """Replaces the text between SECTION_BEGIN and SECTION_END in ``path`` (appends the
-    markers and body when absent; creates the page when missing); the rest is kept."""
+    """Replaces the text between SECTION_BEGIN and SECTION_END in ``path``; where the markers
+    are absent, appends SECTION_HEADING and the markers with the body (the heading stays
+    outside the markers, so a tool that rewrites the `## ` section before it stops at the
+    heading and leaves the markers alone). Creates the page when missing; the rest is kept."""
     text = path.read_text() if path.exists() else RESULTS_TITLE
     block = f"{SECTION_BEGIN}\n{body.strip()}\n{SECTION_END}"
     begin, end = text.find(SECTION_BEGIN), text.find(SECTION_END)
     if begin >= 0 and end > begin:
         text = text[:begin] + block + text[end + len(SECTION_END):]
     else:
-        text = text.rstrip() + "\n\n" + block + "\n"
+        text = text.rstrip() + f"\n\n{SECTION_HEADING}\n\n" + block + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
 

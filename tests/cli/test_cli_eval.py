@@ -75,6 +75,7 @@ def test_page_section_replaced_and_the_rest_kept(sweep, tmp_path):
     text = page.read_text()
     assert text.startswith(PAGE.rstrip())
     assert text.count(eval_cli.SECTION_BEGIN) == 1 and text.count(eval_cli.SECTION_END) == 1
+    assert text.index(eval_cli.SECTION_HEADING) < text.index(eval_cli.SECTION_BEGIN)
     section = text[text.index(eval_cli.SECTION_BEGIN):text.index(eval_cli.SECTION_END)]
     assert "| 1.5 | 1/1 | direct | spectral |" in section
     assert "![PSNR vs initial shift, train and novel views](figures/shift_sequence.png)" in section
@@ -103,3 +104,24 @@ def test_bad_setting_exits_2_with_the_reason(tmp_path, capsys):
 def test_set_needs_field_equals_value(tmp_path, capsys):
     assert spectralsplats(["--set", "warmup", "--out", str(tmp_path)]) == 2
     assert "--set takes FIELD=VALUE pairs, got 'warmup'" in capsys.readouterr().err
+
+
+def test_rewriting_the_section_before_keeps_the_markers(tmp_path):
+    """scripts/eval_rigid_shift.py rewrites its `## Rigid shift experiment` section up to the
+    next `## ` heading: that must not take the begin marker with it."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    from benchmarks_doc import write_section as write_heading_section
+
+    page = tmp_path / "results.md"
+    page.write_text(PAGE)
+    eval_cli.write_section(page, "first body")
+    write_heading_section("Rigid shift experiment", "New rigid table.", page)
+    eval_cli.write_section(page, "second body")
+    text = page.read_text()
+    assert "New rigid table." in text and "Keep this table." not in text
+    assert text.count(eval_cli.SECTION_BEGIN) == 1 and text.count(eval_cli.SECTION_HEADING) == 1
+    assert "first body" not in text
+    assert text.rstrip().endswith(f"{eval_cli.SECTION_BEGIN}\nsecond body\n{eval_cli.SECTION_END}")
