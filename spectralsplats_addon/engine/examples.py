@@ -35,7 +35,7 @@ through job.json.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -117,10 +117,10 @@ def _quat_mul(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 def _quat_matrix(q: np.ndarray) -> np.ndarray:
     """Unit quaternion [..., 4] -> rotation matrix [..., 3, 3]."""
     w, x, y, z = np.moveaxis(q, -1, 0)
-    return np.stack([np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
-                     np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
-                     np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1)],
-                    -2)
+    rows = [[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]]
+    return np.stack([np.stack(row, -1) for row in rows], -2)
 
 
 def _rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
