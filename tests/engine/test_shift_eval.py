@@ -123,8 +123,11 @@ class TestRun:
         assert [e["record"] for e in done] == [r.to_dict() for r in out]
         assert {e["runs"] for e in events} == {4}
         progress = [e for e in events if e["event"] == "progress"]
-        steps = TINY.iterations * TINY.frames
-        assert len(progress) == 4 * steps
+        config = TINY.config()
+        tracking = [e for e in progress if e["phase"] != "align"]
+        assert len(tracking) == 4 * TINY.iterations * TINY.frames
+        aligning = [e for e in progress if e["phase"] == "align"]
+        assert len(aligning) == (4 * config.align_iterations if config.align_first_frame else 0)
         assert {(e["model"], e["loss"]) for e in progress} == {
             ("direct", "spectral"), ("direct", "pixel"), ("mlp", "spectral"), ("mlp", "pixel")}
 
