@@ -170,7 +170,7 @@ class ShiftRecord:
 
 def subset_motion(motion, count: int):
     """A proxy of ``motion`` with its ``count`` splats that cover the most image (the rule of
-    shift_experiment.coverage_subset: largest opacity * exp(l1 + l2), l1, l2 the two largest
+    proxy.coverage_subset: largest opacity * exp(l1 + l2), l1, l2 the two largest
     log-scales); the rig's control points and the true motion are kept, each kept splat keeps
     its skinning indices and weights."""
     splats = motion.splats
