@@ -1,6 +1,6 @@
 """The main job, end to end: track the real donut from a start with no overlap, in Blender.
 
-    python scripts/demo.py [--ply PATH] [--frames 24] [--size 128] [--out out]
+    python scripts/demo.py [--ply PATH] [--frames 8] [--size 128] [--out out]
 
 1. imports the real donut (../shared/data/real_splats/donut.ply) into a new .blend through
    the extension's import operator (real Blender: the bpy module) and rigs it with 512
@@ -177,7 +177,7 @@ def run(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ply", type=Path, default=DEFAULT_PLY, help="the donut .ply")
-    parser.add_argument("--frames", type=int, default=24, help="frames in the target clip")
+    parser.add_argument("--frames", type=int, default=8, help="frames in the target clip")
     parser.add_argument("--size", type=int, default=128, help="clip side in pixels (even)")
     parser.add_argument("--control-points", type=int, default=512)
     parser.add_argument("--preset", choices=("fast", "robust"), default="fast")
