@@ -70,3 +70,13 @@ def test_a_missing_object_fails_with_advice_and_saves_nothing(tmp_path):
     assert "headless_track: there is no object named 'Missing': check the name, or give --ply " \
            "to import the splats" in done.stderr
     assert not (tmp_path / "x.blend").exists()
+
+
+def test_inside_blender_only_the_arguments_after_the_separator_are_read(tmp_path):
+    """`blender -b scene.blend --python headless_track.py -- ARGS` leaves Blender's own
+    arguments in sys.argv before `--`; the script must parse only ARGS."""
+    done = headless("-b", "scene.blend", "--python", "scripts/headless_track.py", "--",
+                    "--object", "Missing", "--out", tmp_path / "x.blend", timeout=60)
+    assert done.returncode == 1
+    assert "there is no object named 'Missing'" in done.stderr
+    assert not (tmp_path / "x.blend").exists()
