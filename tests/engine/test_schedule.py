@@ -119,7 +119,8 @@ class TestConfig:
 
     def test_unknown_setting_is_named(self):
         with pytest.raises(ConfigError, match=r"unknown tracking setting\(s\) warmup; known "
-                                              r"settings: alpha_start, arap_weight"):
+                                              r"settings: align_first_frame, align_iterations, "
+                                              r"alpha_start, arap_weight"):
             TrackingConfig.from_dict({"warmup": 0.1})
 
     @pytest.mark.parametrize("changes, message", [
