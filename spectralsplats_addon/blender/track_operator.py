@@ -223,7 +223,7 @@ def start_session(context, report=None, echo=None, python: str | None = None) ->
     """Resolves the Track panel's inputs, writes the job and starts the worker.
 
     python: the worker's interpreter (default: the preferences' tracker_python, checked to
-    import torch). Raises ValueError, SpectralSplatsError (StripError, CameraError, JobError,
+    have torch). Raises ValueError, SpectralSplatsError (StripError, CameraError, JobError,
     TrackInputError, WorkerError) or OSError, each saying what to do.
     """
     from .job_from_scene import write_scene_job
