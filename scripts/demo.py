@@ -48,7 +48,8 @@ def shifted_motion(motion, size: int):
 
     from spectralsplats_addon.engine.conventions import camera_from_blender
     from spectralsplats_addon.engine.examples import (NOVEL_VIEW, TRAIN_VIEW,
-                                                      framing_blender_camera, posed_splats)
+                                                      framing_blender_camera, posed_splats,
+                                                      swept_points)
     from spectralsplats_addon.engine.render.api import render
     from spectralsplats_addon.engine.shift_experiment import (image_footprint, image_plane_shift,
                                                               mask_overlap)
@@ -59,9 +60,8 @@ def shifted_motion(motion, size: int):
     pixels = START_SHIFT_FOOTPRINTS * image_footprint(start_alpha)
     offset = image_plane_shift(motion.train_camera, centre, (pixels, 0.0)).astype(np.float32)
     translations = motion.translations + offset
-    swept = np.concatenate([rest.means.numpy()] + [
-        posed_splats(rest, motion.rig, r, t).means.detach().numpy()
-        for r, t in zip(motion.rotations, translations)])
+    swept = np.concatenate([rest.means.numpy(),
+                            swept_points(rest, motion.rig, motion.rotations, translations)])
     train = framing_blender_camera(swept, size, TRAIN_VIEW)
     novel = framing_blender_camera(swept, size, NOVEL_VIEW)
     moved = dataclasses.replace(motion, translations=translations,
@@ -81,7 +81,8 @@ def add_camera(bpy, blender_camera, obj):
 
     data = bpy.data.cameras.new("Plate Camera")
     data.lens = blender_camera.lens
-    data.sensor_width, data.sensor_height = blender_camera.sensor_width, blender_camera.sensor_height
+    data.sensor_width = blender_camera.sensor_width
+    data.sensor_height = blender_camera.sensor_height
     data.sensor_fit = blender_camera.sensor_fit
     data.clip_start, data.clip_end = blender_camera.clip_start, blender_camera.clip_end
     camera = bpy.data.objects.new("Plate Camera", data)

@@ -17,6 +17,7 @@ frame. The HTML page holds the images, a table of the means and the seconds each
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +25,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .examples import KnownMotion, posed_splats
+from .examples import KnownMotion, posed_splats, render_clip
 from .metrics import psnr
 from .render.api import render
 from .result import TrackResult
 from .rigid import asset_size
+from .shift_eval import Truth
+from .shift_eval import control_point_error as mean_control_point_error
 
 
 @dataclass
@@ -67,22 +70,31 @@ def _check(motion: KnownMotion, result: TrackResult, name: str) -> None:
 
 def control_point_error(motion: KnownMotion, result: TrackResult) -> np.ndarray:
     """e_f = mean_k |t_fk - t*_fk| / size, [F]: the control points' position error (module
-    docstring), as a fraction of the asset size."""
+    docstring), as a fraction of the asset size (engine/shift_eval.control_point_error per
+    frame)."""
     size = asset_size(motion.splats.to_torch())
-    diff = np.asarray(result.translations, np.float64) - np.asarray(motion.translations, np.float64)
-    return np.linalg.norm(diff, axis=-1).mean(-1) / size
+    return np.array([mean_control_point_error(result.translations[f:f + 1],
+                                              motion.translations[f:f + 1], size)
+                     for f in range(motion.num_frames)])
 
 
-def score_run(motion: KnownMotion, result: TrackResult, name: str = "run") -> RunScores:
-    """PSNR per frame from the training and the novel camera, and the control-point error."""
+def _psnr_per_frame(renders, truths) -> np.ndarray:
+    """PSNR of RGB renders against RGB truths, [(rgb [H, W, 3], alpha)] each -> [F]."""
+    return np.array([psnr(rgb.permute(2, 0, 1), ref.permute(2, 0, 1))
+                     for (rgb, _), (ref, _) in zip(renders, truths)])
+
+
+def score_run(motion: KnownMotion, result: TrackResult, name: str = "run",
+              truth: Truth | None = None) -> RunScores:
+    """PSNR per frame from the training and the novel camera, and the control-point error;
+    ``truth``: the true motion's renders (engine/shift_eval.Truth), made here if not given."""
     _check(motion, result, name)
-    train, novel = [], []
-    for f in range(motion.num_frames):
-        for camera, out in ((motion.train_camera, train), (motion.novel_camera, novel)):
-            truth = _image(motion, motion.rotations[f], motion.translations[f], camera)
-            got = _image(motion, result.rotations[f], result.translations[f], camera)
-            out.append(psnr(got.permute(2, 0, 1), truth.permute(2, 0, 1)))
-    return RunScores(np.array(train), np.array(novel), control_point_error(motion, result))
+    truth = truth or Truth(motion)
+    tracked = dataclasses.replace(motion, rotations=result.rotations,
+                                  translations=result.translations)
+    return RunScores(_psnr_per_frame(render_clip(tracked, motion.train_camera), truth.train),
+                     _psnr_per_frame(render_clip(tracked, motion.novel_camera), truth.novel),
+                     control_point_error(motion, result))
 
 
 def _png(image: np.ndarray, path: Path) -> str:
@@ -150,7 +162,8 @@ def write_report(folder, motion: KnownMotion, runs: list[ReportRun], *,
     p = motion.rig.num_control_points
     start_rot = np.tile([1.0, 0, 0, 0], (p, 1)) if start_rotations is None else start_rotations
     start_trans = np.zeros((p, 3)) if start_translations is None else start_translations
-    scores = [score_run(motion, run.result, run.name) for run in runs]
+    truth = Truth(motion)
+    scores = [score_run(motion, run.result, run.name, truth) for run in runs]
     frames = list(motion.frames)
 
     start_image = _image(motion, start_rot, start_trans, motion.train_camera).numpy()
@@ -158,7 +171,7 @@ def write_report(folder, motion: KnownMotion, runs: list[ReportRun], *,
                        .round().astype(int).tolist()))
     rows = []
     for f in picks:
-        target = _image(motion, motion.rotations[f], motion.translations[f], motion.train_camera)
+        target = truth.train[f][0]
         tracked = [_image(motion, run.result.rotations[f], run.result.translations[f],
                           motion.train_camera).numpy() for run in runs]
         name = _png(_tile([start_image, target.numpy(), *tracked]),

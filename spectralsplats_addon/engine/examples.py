@@ -44,7 +44,9 @@ import torch
 from .conventions import BlenderCamera, Camera, camera_from_blender, look_at_matrix_world
 from .errors import ConfigError, VideoError
 from .result import TrackResult
+from .render.projection import quat_to_rotmat
 from .rig import Rig, build_rig, nearest_control_points
+from .rigid import axis_angle_to_quat, quat_multiply
 from .skinning import skin_positions, skin_quaternions
 from .splats import SH_C0, Splats
 
@@ -99,33 +101,19 @@ class KnownMotion:
 
 def _axis_quat(axis, angle) -> np.ndarray:
     """Quaternion (w x y z) [..., 4] of a rotation by ``angle`` [...] (radians) about a unit
-    axis [3]."""
-    angle = np.asarray(angle, dtype=np.float64)[..., None]
-    return np.concatenate([np.cos(angle / 2), np.sin(angle / 2) * np.asarray(axis, float)], -1)
+    axis [3] (engine/rigid.axis_angle_to_quat)."""
+    angle = torch.as_tensor(np.asarray(angle, dtype=np.float64))[..., None]
+    return axis_angle_to_quat(angle * torch.as_tensor(axis, dtype=torch.float64)).numpy()
 
 
 def _quat_mul(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Hamilton product p * q, [..., 4] each."""
-    pw, px, py, pz = np.moveaxis(p, -1, 0)
-    qw, qx, qy, qz = np.moveaxis(q, -1, 0)
-    return np.stack([pw * qw - px * qx - py * qy - pz * qz,
-                     pw * qx + px * qw + py * qz - pz * qy,
-                     pw * qy - px * qz + py * qw + pz * qx,
-                     pw * qz + px * qy - py * qx + pz * qw], -1)
-
-
-def _quat_matrix(q: np.ndarray) -> np.ndarray:
-    """Unit quaternion [..., 4] -> rotation matrix [..., 3, 3]."""
-    w, x, y, z = np.moveaxis(q, -1, 0)
-    rows = [[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]]
-    return np.stack([np.stack(row, -1) for row in rows], -2)
+    """Hamilton product p * q, [..., 4] each (engine/rigid.quat_multiply)."""
+    return quat_multiply(torch.as_tensor(p), torch.as_tensor(q)).numpy()
 
 
 def _rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rotate vectors v [..., 3] by unit quaternions q [..., 4]."""
-    return (_quat_matrix(q) @ v[..., None])[..., 0]
+    """Rotate vectors v [..., 3] by unit quaternions q [..., 4] (render/projection's matrix)."""
+    return (quat_to_rotmat(torch.as_tensor(q)) @ torch.as_tensor(v)[..., None])[..., 0].numpy()
 
 
 def _swing(f: np.ndarray) -> np.ndarray:
@@ -314,8 +302,8 @@ def posed_splats(splats: Splats, rig: Rig, rotations: np.ndarray, translations: 
     return Splats(means, quats, s.log_scales, s.opacity_logits, s.sh, s.normals)
 
 
-def _swept_points(splats: Splats, rig: Rig, rotations: np.ndarray, translations: np.ndarray
-                  ) -> np.ndarray:
+def swept_points(splats: Splats, rig: Rig, rotations: np.ndarray, translations: np.ndarray
+                 ) -> np.ndarray:
     """Every frame's skinned splat centres, stacked [F * N, 3] (what the camera must hold)."""
     with torch.no_grad():
         return np.concatenate([posed_splats(splats, rig, r, t).means.numpy()
@@ -350,7 +338,7 @@ def known_motion(name: str = "articulated", num_frames: int = 24, size: int = 12
         rotations, translations = _donut_motion(splats, rig, frames)
     rotations = rotations.astype(np.float32)
     translations = translations.astype(np.float32)
-    swept = _swept_points(splats, rig, rotations, translations)
+    swept = swept_points(splats, rig, rotations, translations)
     train = framing_blender_camera(swept, size, TRAIN_VIEW, fill)
     novel = framing_blender_camera(swept, size, NOVEL_VIEW, fill)
     return KnownMotion(name, splats, rig, [int(f) + 1 for f in frames], rotations, translations,
@@ -423,4 +411,4 @@ def _as_numpy(a) -> np.ndarray:
 
 __all__ = ["EXAMPLE_NAMES", "DONUT_PATH", "PERIOD_FRAMES", "KnownMotion", "BodyPart",
            "BODY_PARTS", "articulated_asset", "known_motion", "framing_blender_camera",
-           "posed_splats", "render_clip", "write_clip"]
+           "posed_splats", "swept_points", "render_clip", "write_clip"]
