@@ -86,3 +86,8 @@ class TrackInputError(SpectralSplatsError, ValueError):
 class WorkerError(SpectralSplatsError, RuntimeError):
     """The tracking worker process cannot start (no interpreter with torch), failed, or
     stopped without a result."""
+
+
+class SkinningError(SpectralSplatsError, ValueError):
+    """Inputs to the compiled skinning that it cannot use (shapes, dtypes, devices, indices),
+    or a rig constant that requires grad."""

@@ -1,0 +1,182 @@
+"""Compiled CPU kernels of one frame's linear blend skinning (Numba); ``skin_splats`` wraps them.
+
+Per control point k, with r_k its rotation quaternion (w x y z, any non-zero norm),
+n_k = r_k / |r_k|, R_k = R(n_k), s_k = -1 where r_k's w < 0 else +1, a row of ``maps``:
+
+    columns 0..8   R_k (row-major)
+    columns 9..11  o_k = p_k + t_k - R_k p_k
+    columns 12..15 s_k r_k
+
+and per splat i, bound to control points c = indices[i, j] with weights w = weights[i, j]:
+
+    A_i = sum_j w R_c,   b_i = sum_j w o_c,   m_i = sum_j w s_c r_c
+    x'_i = A_i x_i + b_i,   u_i = m_i / max(|m_i|, 1e-12),   q'_i = u_i * q_i (Hamilton)
+
+The backward kernel sums, per control point, the gradients of its row of ``maps``
+(same columns) from the upstream gradients gx = dL/dx'_i and gq = dL/dq'_i:
+
+    dL/dR_c += w gx x_i^T,   dL/do_c += w gx,   dL/d(s_c r_c) += w dL/dm_i
+    dL/du_i  = Q(q_i)^T gq                   (u * q = Q(q) u)
+    dL/dm_i  = (dL/du - u (u . dL/du)) / |m|  where |m| >= 1e-12, else dL/du / 1e-12
+
+splat ranges split into chunks, each with its own [P, 16] buffer, added in chunk order
+(no atomics, the same bits on any machine). ``control_point_backward`` then takes those
+P rows through o_k, R_k and the normalisation to dL/dr_k and dL/dt_k.
+All arithmetic is float64; splat arrays are read in their own dtype.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+C_R, C_O, C_Q, WIDTH = 0, 9, 12, 16   # columns of a maps / gradient row
+NORM_MIN = 1e-12                       # the clamp on the blended quaternion's norm
+
+
+@numba.njit(cache=True)
+def control_point_maps(control_points, rotations, translations):
+    """[P, 3], [P, 4], [P, 3] float64 -> [P, 16] rows (R_k, o_k, s_k r_k) (module docstring)."""
+    p = control_points.shape[0]
+    maps = np.empty((p, WIDTH))
+    for k in range(p):
+        rw, rx, ry, rz = rotations[k, 0], rotations[k, 1], rotations[k, 2], rotations[k, 3]
+        norm = math.sqrt(rw * rw + rx * rx + ry * ry + rz * rz)
+        w, x, y, z = rw / norm, rx / norm, ry / norm, rz / norm
+        R = maps[k, C_R:C_R + 9]
+        R[0] = 1 - 2 * (y * y + z * z)
+        R[1] = 2 * (x * y - w * z)
+        R[2] = 2 * (x * z + w * y)
+        R[3] = 2 * (x * y + w * z)
+        R[4] = 1 - 2 * (x * x + z * z)
+        R[5] = 2 * (y * z - w * x)
+        R[6] = 2 * (x * z - w * y)
+        R[7] = 2 * (y * z + w * x)
+        R[8] = 1 - 2 * (x * x + y * y)
+        for a in range(3):
+            rp = R[3 * a] * control_points[k, 0] + R[3 * a + 1] * control_points[k, 1] \
+                + R[3 * a + 2] * control_points[k, 2]
+            maps[k, C_O + a] = control_points[k, a] + translations[k, a] - rp
+        sign = -1.0 if rw < 0 else 1.0
+        for a in range(4):
+            maps[k, C_Q + a] = sign * rotations[k, a]
+    return maps
+
+
+@numba.njit(cache=True)
+def _blend(maps, indices, weights, i, acc):
+    """acc [16] <- sum_j w_ij maps[indices[i, j]]: A_i, b_i and m_i of splat i."""
+    acc[:] = 0.0
+    for j in range(indices.shape[1]):
+        c = indices[i, j]
+        w = np.float64(weights[i, j])
+        for col in range(WIDTH):
+            acc[col] += w * maps[c, col]
+
+
+@numba.njit(parallel=True, cache=True)
+def forward(maps, means, quats, indices, weights, out_means, out_quats, n_chunks):
+    """Writes x'_i into out_means [N, 3] and q'_i into out_quats [N, 4] (module docstring)."""
+    n = means.shape[0]
+    for chunk in numba.prange(n_chunks):
+        acc = np.empty(WIDTH)
+        for i in range(chunk * n // n_chunks, (chunk + 1) * n // n_chunks):
+            _blend(maps, indices, weights, i, acc)
+            x0, x1, x2 = np.float64(means[i, 0]), np.float64(means[i, 1]), np.float64(means[i, 2])
+            for a in range(3):
+                out_means[i, a] = (acc[C_R + 3 * a] * x0 + acc[C_R + 3 * a + 1] * x1
+                                   + acc[C_R + 3 * a + 2] * x2) + acc[C_O + a]
+            mw, mx, my, mz = acc[C_Q], acc[C_Q + 1], acc[C_Q + 2], acc[C_Q + 3]
+            scale = max(math.sqrt(mw * mw + mx * mx + my * my + mz * mz), NORM_MIN)
+            uw, ux, uy, uz = mw / scale, mx / scale, my / scale, mz / scale
+            qw, qx = np.float64(quats[i, 0]), np.float64(quats[i, 1])
+            qy, qz = np.float64(quats[i, 2]), np.float64(quats[i, 3])
+            out_quats[i, 0] = uw * qw - ux * qx - uy * qy - uz * qz
+            out_quats[i, 1] = uw * qx + ux * qw + uy * qz - uz * qy
+            out_quats[i, 2] = uw * qy - ux * qz + uy * qw + uz * qx
+            out_quats[i, 3] = uw * qz + ux * qy - uy * qx + uz * qw
+
+
+@numba.njit(parallel=True, cache=True)
+def backward(maps, means, quats, indices, weights, v_means, v_quats, n_chunks):
+    """Per-chunk gradients of the rows of ``maps``: [n_chunks, P, 16] (module docstring)."""
+    n, k = indices.shape
+    grads = np.zeros((n_chunks, maps.shape[0], WIDTH))
+    for chunk in numba.prange(n_chunks):
+        g = grads[chunk]
+        acc = np.empty(WIDTH)
+        row = np.empty(WIDTH)
+        for i in range(chunk * n // n_chunks, (chunk + 1) * n // n_chunks):
+            _blend(maps, indices, weights, i, acc)
+            gx0, gx1, gx2 = (np.float64(v_means[i, 0]), np.float64(v_means[i, 1]),
+                             np.float64(v_means[i, 2]))
+            x0, x1, x2 = np.float64(means[i, 0]), np.float64(means[i, 1]), np.float64(means[i, 2])
+            row[C_R + 0], row[C_R + 1], row[C_R + 2] = gx0 * x0, gx0 * x1, gx0 * x2
+            row[C_R + 3], row[C_R + 4], row[C_R + 5] = gx1 * x0, gx1 * x1, gx1 * x2
+            row[C_R + 6], row[C_R + 7], row[C_R + 8] = gx2 * x0, gx2 * x1, gx2 * x2
+            row[C_O], row[C_O + 1], row[C_O + 2] = gx0, gx1, gx2
+            # dL/du = Q(q)^T gq, then through u = m / max(|m|, 1e-12)
+            gw, gx, gy, gz = (np.float64(v_quats[i, 0]), np.float64(v_quats[i, 1]),
+                              np.float64(v_quats[i, 2]), np.float64(v_quats[i, 3]))
+            qw, qx = np.float64(quats[i, 0]), np.float64(quats[i, 1])
+            qy, qz = np.float64(quats[i, 2]), np.float64(quats[i, 3])
+            du_w = gw * qw + gx * qx + gy * qy + gz * qz
+            du_x = -gw * qx + gx * qw - gy * qz + gz * qy
+            du_y = -gw * qy + gx * qz + gy * qw - gz * qx
+            du_z = -gw * qz - gx * qy + gy * qx + gz * qw
+            mw, mx, my, mz = acc[C_Q], acc[C_Q + 1], acc[C_Q + 2], acc[C_Q + 3]
+            norm = math.sqrt(mw * mw + mx * mx + my * my + mz * mz)
+            if norm >= NORM_MIN:
+                uw, ux, uy, uz = mw / norm, mx / norm, my / norm, mz / norm
+                along = uw * du_w + ux * du_x + uy * du_y + uz * du_z
+                row[C_Q] = (du_w - uw * along) / norm
+                row[C_Q + 1] = (du_x - ux * along) / norm
+                row[C_Q + 2] = (du_y - uy * along) / norm
+                row[C_Q + 3] = (du_z - uz * along) / norm
+            else:
+                row[C_Q], row[C_Q + 1] = du_w / NORM_MIN, du_x / NORM_MIN
+                row[C_Q + 2], row[C_Q + 3] = du_y / NORM_MIN, du_z / NORM_MIN
+            for j in range(k):
+                c = indices[i, j]
+                w = np.float64(weights[i, j])
+                for col in range(WIDTH):
+                    g[c, col] += w * row[col]
+    return grads
+
+
+@numba.njit(cache=True)
+def control_point_backward(control_points, rotations, grads):
+    """Rows of dL/d(R_k, o_k, s_k r_k) [P, 16] -> (dL/dr_k [P, 4], dL/dt_k [P, 3]):
+
+        dL/dt_k = dL/do_k,   dL/dR_k <- dL/dR_k - dL/do_k p_k^T,
+        dL/dn_k from R(n) (the nine entries), dL/dr_k = (dL/dn - n (n . dL/dn)) / |r_k|
+                                                        + s_k dL/d(s_k r_k).
+    """
+    p = control_points.shape[0]
+    v_rot = np.empty((p, 4))
+    v_trans = np.empty((p, 3))
+    G = np.empty(9)
+    for k in range(p):
+        for a in range(3):
+            v_trans[k, a] = grads[k, C_O + a]
+            for b in range(3):
+                G[3 * a + b] = grads[k, C_R + 3 * a + b] - grads[k, C_O + a] * control_points[k, b]
+        rw, rx, ry, rz = rotations[k, 0], rotations[k, 1], rotations[k, 2], rotations[k, 3]
+        norm = math.sqrt(rw * rw + rx * rx + ry * ry + rz * rz)
+        w, x, y, z = rw / norm, rx / norm, ry / norm, rz / norm
+        dw = 2 * (-z * G[1] + y * G[2] + z * G[3] - x * G[5] - y * G[6] + x * G[7])
+        dx = 2 * (y * G[1] + z * G[2] + y * G[3] - 2 * x * G[4] - w * G[5] + z * G[6]
+                  + w * G[7] - 2 * x * G[8])
+        dy = 2 * (-2 * y * G[0] + x * G[1] + w * G[2] + x * G[3] + z * G[5] - w * G[6]
+                  + z * G[7] - 2 * y * G[8])
+        dz = 2 * (-2 * z * G[0] - w * G[1] + x * G[2] + w * G[3] - 2 * z * G[4] + y * G[5]
+                  + x * G[6] + y * G[7])
+        along = w * dw + x * dx + y * dy + z * dz
+        sign = -1.0 if rw < 0 else 1.0
+        v_rot[k, 0] = (dw - w * along) / norm + sign * grads[k, C_Q]
+        v_rot[k, 1] = (dx - x * along) / norm + sign * grads[k, C_Q + 1]
+        v_rot[k, 2] = (dy - y * along) / norm + sign * grads[k, C_Q + 2]
+        v_rot[k, 3] = (dz - z * along) / norm + sign * grads[k, C_Q + 3]
+    return v_rot, v_trans
