@@ -15,7 +15,7 @@ and per splat i, bound to control points c = indices[i, j] with weights w = weig
 The backward kernel sums, per control point, the gradients of its row of ``maps``
 (same columns) from the upstream gradients gx = dL/dx'_i and gq = dL/dq'_i:
 
-    dL/dR_c += w gx x_i^T,   dL/do_c += w gx,   dL/d(s_c r_c) += w dL/dm_i
+    dL/dR_c += (w gx) x_i^T,   dL/do_c += w gx,   dL/d(s_c r_c) += w dL/dm_i
     dL/du_i  = Q(q_i)^T gq                   (u * q = Q(q) u)
     dL/dm_i  = (dL/du - u (u . dL/du)) / |m|  where |m| >= 1e-12, else dL/du / 1e-12
 
@@ -65,32 +65,40 @@ def control_point_maps(control_points, rotations, translations):
     return maps
 
 
-@numba.njit(cache=True)
-def _blend(maps, indices, weights, i, acc):
-    """acc [16] <- sum_j w_ij maps[indices[i, j]]: A_i, b_i and m_i of splat i."""
-    acc[:] = 0.0
-    for j in range(indices.shape[1]):
-        c = indices[i, j]
-        w = np.float64(weights[i, j])
-        for col in range(WIDTH):
-            acc[col] += w * maps[c, col]
-
-
 @numba.njit(parallel=True, cache=True)
 def forward(maps, means, quats, indices, weights, out_means, out_quats, n_chunks):
     """Writes x'_i into out_means [N, 3] and q'_i into out_quats [N, 4] (module docstring)."""
     n = means.shape[0]
     for chunk in numba.prange(n_chunks):
-        acc = np.empty(WIDTH)
         for i in range(chunk * n // n_chunks, (chunk + 1) * n // n_chunks):
-            _blend(maps, indices, weights, i, acc)
+            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = 0.0   # A_i, row-major
+            b0 = b1 = b2 = 0.0                                 # b_i
+            m0 = m1 = m2 = m3 = 0.0                            # m_i
+            for j in range(indices.shape[1]):
+                r = maps[indices[i, j]]
+                w = np.float64(weights[i, j])
+                a0 += w * r[C_R]
+                a1 += w * r[C_R + 1]
+                a2 += w * r[C_R + 2]
+                a3 += w * r[C_R + 3]
+                a4 += w * r[C_R + 4]
+                a5 += w * r[C_R + 5]
+                a6 += w * r[C_R + 6]
+                a7 += w * r[C_R + 7]
+                a8 += w * r[C_R + 8]
+                b0 += w * r[C_O]
+                b1 += w * r[C_O + 1]
+                b2 += w * r[C_O + 2]
+                m0 += w * r[C_Q]
+                m1 += w * r[C_Q + 1]
+                m2 += w * r[C_Q + 2]
+                m3 += w * r[C_Q + 3]
             x0, x1, x2 = np.float64(means[i, 0]), np.float64(means[i, 1]), np.float64(means[i, 2])
-            for a in range(3):
-                out_means[i, a] = (acc[C_R + 3 * a] * x0 + acc[C_R + 3 * a + 1] * x1
-                                   + acc[C_R + 3 * a + 2] * x2) + acc[C_O + a]
-            mw, mx, my, mz = acc[C_Q], acc[C_Q + 1], acc[C_Q + 2], acc[C_Q + 3]
-            scale = max(math.sqrt(mw * mw + mx * mx + my * my + mz * mz), NORM_MIN)
-            uw, ux, uy, uz = mw / scale, mx / scale, my / scale, mz / scale
+            out_means[i, 0] = (a0 * x0 + a1 * x1 + a2 * x2) + b0
+            out_means[i, 1] = (a3 * x0 + a4 * x1 + a5 * x2) + b1
+            out_means[i, 2] = (a6 * x0 + a7 * x1 + a8 * x2) + b2
+            scale = max(math.sqrt(m0 * m0 + m1 * m1 + m2 * m2 + m3 * m3), NORM_MIN)
+            uw, ux, uy, uz = m0 / scale, m1 / scale, m2 / scale, m3 / scale
             qw, qx = np.float64(quats[i, 0]), np.float64(quats[i, 1])
             qy, qz = np.float64(quats[i, 2]), np.float64(quats[i, 3])
             out_quats[i, 0] = uw * qw - ux * qx - uy * qy - uz * qz
@@ -106,17 +114,15 @@ def backward(maps, means, quats, indices, weights, v_means, v_quats, n_chunks):
     grads = np.zeros((n_chunks, maps.shape[0], WIDTH))
     for chunk in numba.prange(n_chunks):
         g = grads[chunk]
-        acc = np.empty(WIDTH)
-        row = np.empty(WIDTH)
         for i in range(chunk * n // n_chunks, (chunk + 1) * n // n_chunks):
-            _blend(maps, indices, weights, i, acc)
-            gx0, gx1, gx2 = (np.float64(v_means[i, 0]), np.float64(v_means[i, 1]),
-                             np.float64(v_means[i, 2]))
-            x0, x1, x2 = np.float64(means[i, 0]), np.float64(means[i, 1]), np.float64(means[i, 2])
-            row[C_R + 0], row[C_R + 1], row[C_R + 2] = gx0 * x0, gx0 * x1, gx0 * x2
-            row[C_R + 3], row[C_R + 4], row[C_R + 5] = gx1 * x0, gx1 * x1, gx1 * x2
-            row[C_R + 6], row[C_R + 7], row[C_R + 8] = gx2 * x0, gx2 * x1, gx2 * x2
-            row[C_O], row[C_O + 1], row[C_O + 2] = gx0, gx1, gx2
+            mw = mx = my = mz = 0.0
+            for j in range(k):
+                r = maps[indices[i, j]]
+                w = np.float64(weights[i, j])
+                mw += w * r[C_Q]
+                mx += w * r[C_Q + 1]
+                my += w * r[C_Q + 2]
+                mz += w * r[C_Q + 3]
             # dL/du = Q(q)^T gq, then through u = m / max(|m|, 1e-12)
             gw, gx, gy, gz = (np.float64(v_quats[i, 0]), np.float64(v_quats[i, 1]),
                               np.float64(v_quats[i, 2]), np.float64(v_quats[i, 3]))
@@ -126,23 +132,38 @@ def backward(maps, means, quats, indices, weights, v_means, v_quats, n_chunks):
             du_x = -gw * qx + gx * qw - gy * qz + gz * qy
             du_y = -gw * qy + gx * qz + gy * qw - gz * qx
             du_z = -gw * qz - gx * qy + gy * qx + gz * qw
-            mw, mx, my, mz = acc[C_Q], acc[C_Q + 1], acc[C_Q + 2], acc[C_Q + 3]
             norm = math.sqrt(mw * mw + mx * mx + my * my + mz * mz)
             if norm >= NORM_MIN:
                 uw, ux, uy, uz = mw / norm, mx / norm, my / norm, mz / norm
                 along = uw * du_w + ux * du_x + uy * du_y + uz * du_z
-                row[C_Q] = (du_w - uw * along) / norm
-                row[C_Q + 1] = (du_x - ux * along) / norm
-                row[C_Q + 2] = (du_y - uy * along) / norm
-                row[C_Q + 3] = (du_z - uz * along) / norm
+                dm_w, dm_x = (du_w - uw * along) / norm, (du_x - ux * along) / norm
+                dm_y, dm_z = (du_y - uy * along) / norm, (du_z - uz * along) / norm
             else:
-                row[C_Q], row[C_Q + 1] = du_w / NORM_MIN, du_x / NORM_MIN
-                row[C_Q + 2], row[C_Q + 3] = du_y / NORM_MIN, du_z / NORM_MIN
+                dm_w, dm_x = du_w / NORM_MIN, du_x / NORM_MIN
+                dm_y, dm_z = du_y / NORM_MIN, du_z / NORM_MIN
+            gx0, gx1, gx2 = (np.float64(v_means[i, 0]), np.float64(v_means[i, 1]),
+                             np.float64(v_means[i, 2]))
+            x0, x1, x2 = np.float64(means[i, 0]), np.float64(means[i, 1]), np.float64(means[i, 2])
             for j in range(k):
-                c = indices[i, j]
+                row = g[indices[i, j]]
                 w = np.float64(weights[i, j])
-                for col in range(WIDTH):
-                    g[c, col] += w * row[col]
+                wg0, wg1, wg2 = w * gx0, w * gx1, w * gx2
+                row[C_R] += wg0 * x0
+                row[C_R + 1] += wg0 * x1
+                row[C_R + 2] += wg0 * x2
+                row[C_R + 3] += wg1 * x0
+                row[C_R + 4] += wg1 * x1
+                row[C_R + 5] += wg1 * x2
+                row[C_R + 6] += wg2 * x0
+                row[C_R + 7] += wg2 * x1
+                row[C_R + 8] += wg2 * x2
+                row[C_O] += wg0
+                row[C_O + 1] += wg1
+                row[C_O + 2] += wg2
+                row[C_Q] += w * dm_w
+                row[C_Q + 1] += w * dm_x
+                row[C_Q + 2] += w * dm_y
+                row[C_Q + 3] += w * dm_z
     return grads
 
 
