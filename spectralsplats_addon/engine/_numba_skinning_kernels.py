@@ -19,8 +19,9 @@ The backward kernel sums, per control point, the gradients of its row of ``maps`
     dL/du_i  = Q(q_i)^T gq                   (u * q = Q(q) u)
     dL/dm_i  = (dL/du - u (u . dL/du)) / |m|  where |m| >= 1e-12, else dL/du / 1e-12
 
-splat ranges split into chunks, each with its own [P, 16] buffer, added in chunk order
-(no atomics, the same bits on any machine). ``control_point_backward`` then takes those
+The splats are cut into a fixed number of contiguous ranges (chunks), each summing into its
+own [P, 16] buffer; the buffers are added in chunk order: no atomics, and the same inputs
+give the same bits whatever the thread count. ``control_point_backward`` then takes those
 P rows through o_k, R_k and the normalisation to dL/dr_k and dL/dt_k.
 All arithmetic is float64; splat arrays are read in their own dtype.
 """

@@ -28,8 +28,9 @@ def random_rig(n=300, points=16, neighbours=4, seed=0, dtype=F64):
     rotations = rng.normal(size=(points, 4)) * rng.uniform(0.5, 2.0, size=(points, 1))
     rotations[:, 0] = np.abs(rotations[:, 0]) * np.where(np.arange(points) % 3 == 0, -1, 1)
     t = lambda a: torch.as_tensor(a, dtype=dtype)
-    return dict(means=t(means), quats=t(rng.normal(size=(n, 4))), control_points=t(rig.control_points),
-                rotations=t(rotations), translations=t(0.3 * rng.normal(size=(points, 3))),
+    return dict(means=t(means), quats=t(rng.normal(size=(n, 4))),
+                control_points=t(rig.control_points), rotations=t(rotations),
+                translations=t(0.3 * rng.normal(size=(points, 3))),
                 indices=torch.as_tensor(rig.indices, dtype=torch.long), weights=t(weights))
 
 
