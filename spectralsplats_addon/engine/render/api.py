@@ -1,10 +1,11 @@
 """``render()``: the one entry point that turns splats and cameras into images.
 
 Pipeline of the CPU backends ("torch", "numba"), per camera: EWA projection
-(``projection.project_gaussians``), view-dependent colour from the SH coefficients
-(``sh.eval_sh_colors``, directions from the camera centre to each splat), then a
-rasterizer with the contract of ``rasterize_torch``. The "gsplat" backend runs the same
-image formation in gsplat's CUDA kernels (``gsplat_backend``).
+(``projection.project_gaussians``; for "numba" its compiled twin ``projection_numba``),
+view-dependent colour from the SH coefficients (``sh.eval_sh_colors``, directions from the
+camera centre to each splat), then a rasterizer with the contract of ``rasterize_torch``.
+The "gsplat" backend runs the same image formation in gsplat's CUDA kernels
+(``gsplat_backend``).
 
 A camera that sees no splat (all behind it, beyond far, or off screen) gives the
 background with alpha 0; that is not an error.
@@ -94,8 +95,11 @@ def render(
 
         rgb, alpha, radii, means2d, depths = render_gsplat(splats, cameras, bg, degree, eps2d=EPS2D)
     else:
-        rasterize = rasterize_torch if chosen == "torch" else _numba_rasterizer(required=True)
-        per_camera = [_render_one(splats, cam, bg, degree, rasterize, eps2d, mass_eps2d)
+        if chosen == "numba":
+            rasterize, project = _numba_rasterizer(required=True), _numba_projection()
+        else:
+            rasterize, project = rasterize_torch, project_gaussians
+        per_camera = [_render_one(splats, cam, bg, degree, rasterize, eps2d, mass_eps2d, project)
                       for cam in cameras]
         rgb, alpha, radii, means2d, depths = (torch.stack(list(t)) for t in zip(*per_camera))
     if isinstance(camera, Camera):
@@ -104,14 +108,16 @@ def render(
 
 
 def _render_one(splats: Splats, cam: Camera, background: Tensor, degree: int,
-                rasterize: Callable, eps2d: float = EPS2D,
-                mass_eps2d: float | None = None) -> tuple[Tensor, ...]:
+                rasterize: Callable, eps2d: float = EPS2D, mass_eps2d: float | None = None,
+                project: Callable = project_gaussians) -> tuple[Tensor, ...]:
+    """One camera: ``project`` (the EWA projection, torch or compiled), SH colours, then
+    ``rasterize``. -> rgb [H, W, 3], alpha [H, W], radii [N, 2], means2d [N, 2], depths [N]."""
     dtype, device = splats.means.dtype, splats.means.device
     viewmat = torch.as_tensor(cam.viewmat, dtype=dtype, device=device)
     K = torch.as_tensor(cam.K, dtype=dtype, device=device)
     opacities = splats.opacity_logits.sigmoid()
-    proj = project_gaussians(splats.means, splats.quats, splats.log_scales, opacities, viewmat, K,
-                             cam.width, cam.height, near=cam.near, far=cam.far, eps2d=eps2d)
+    proj = project(splats.means, splats.quats, splats.log_scales, opacities, viewmat, K,
+                   cam.width, cam.height, near=cam.near, far=cam.far, eps2d=eps2d)
     if mass_eps2d is not None:
         opacities = opacities * mass_ratio(proj.conics, mass_eps2d - eps2d)
     colors = eval_sh_colors(splats.sh, splats.means - camera_centre(viewmat), degree)
@@ -151,6 +157,11 @@ def _numba_rasterizer(required: bool) -> Callable | None:
                               f"use backend='torch'") from err
         return None
     return module.rasterize_numba
+
+
+def _numba_projection() -> Callable:
+    """The compiled CPU projection (its module loads numba: imported only when used)."""
+    return importlib.import_module(".projection_numba", __package__).project_gaussians_numba
 
 
 def _camera_list(camera) -> list[Camera]:
