@@ -216,6 +216,18 @@ def test_float32_in_float32_out_within_float32_rounding_of_the_float64_result():
         assert_matches(grads[k].double(), ref_grads[k], 1e-5, f"d {k}")
 
 
+def test_a_zero_length_quaternion_is_culled_as_in_the_reference_not_an_error():
+    splats = scene(seed=8)
+    visible = (run(project_gaussians, splats)[0].radii > 0).all(-1).nonzero()[:5, 0]
+    splats["quats"][visible] = 0.0
+    out = run(project_gaussians_numba, splats)[0]
+    ref = run(project_gaussians, splats)[0]
+    assert len(visible) == 5 and not ref.radii[visible].any()
+    assert torch.equal(out.radii, ref.radii)
+    for f in FLOAT_OUTPUTS:
+        assert_matches(getattr(out, f), getattr(ref, f), 1e-10, f)
+
+
 def test_no_gradient_reaches_opacities_viewmat_or_k():
     splats = scene(seed=7)
     extra = {k: splats[k].clone().requires_grad_(True) for k in ("opacities", "viewmat", "K")}

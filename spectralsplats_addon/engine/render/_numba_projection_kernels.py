@@ -24,7 +24,9 @@ blurred cov2d (G_xy split evenly between cov2d_01 and cov2d_10):
 
 Culled splats send only their means_cam gradient back (to the means); quats and log_scales
 get exactly zero there. Every splat writes only its own rows: no shared buffers, the same
-inputs give the same bits.
+inputs give the same bits. Division follows IEEE rules (error_model="numpy"), as torch's
+does: a zero-length quaternion gives NaN, fails the determinant test and is culled, as in
+the reference, instead of raising inside the kernel.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import numpy as np
 from .projection import ALPHA_THRESHOLD, FOV_CLAMP_MARGIN, MAX_EXTEND
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def clamp_limits(K, width, height):
     """-> (lim_x_neg, lim_x_pos, lim_y_neg, lim_y_pos): x / z is kept in [-lim_x_neg,
     lim_x_pos], 30% of the half field of view past the image edges (y likewise)."""
@@ -48,7 +50,7 @@ def clamp_limits(K, width, height):
             cy / fy + FOV_CLAMP_MARGIN * tan_fovy, (height - cy) / fy + FOV_CLAMP_MARGIN * tan_fovy)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _unit_quat(quats, i):
     """-> (w, x, y, z) of q / |q| and 1 / |q|."""
     qw, qx, qy, qz = quats[i, 0], quats[i, 1], quats[i, 2], quats[i, 3]
@@ -56,7 +58,7 @@ def _unit_quat(quats, i):
     return qw / norm, qx / norm, qy / norm, qz / norm, 1.0 / norm
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _rotation(w, x, y, z):
     """Unit quaternion -> R as a row-major 9-tuple."""
     return (1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - w * z), 2.0 * (x * z + w * y),
@@ -64,7 +66,7 @@ def _rotation(w, x, y, z):
             2.0 * (x * z - w * y), 2.0 * (y * z + w * x), 1.0 - 2.0 * (x * x + y * y))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _mul33(a, b):
     """a b for row-major 9-tuples."""
     return (a[0] * b[0] + a[1] * b[3] + a[2] * b[6], a[0] * b[1] + a[1] * b[4] + a[2] * b[7],
@@ -75,7 +77,7 @@ def _mul33(a, b):
             a[6] * b[2] + a[7] * b[5] + a[8] * b[8])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _tmul33(a, b):
     """a^T b for row-major 9-tuples."""
     return (a[0] * b[0] + a[3] * b[3] + a[6] * b[6], a[0] * b[1] + a[3] * b[4] + a[6] * b[7],
@@ -86,7 +88,7 @@ def _tmul33(a, b):
             a[2] * b[2] + a[5] * b[5] + a[8] * b[8])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _camera_factor(rot_w, quats, log_scales, i):
     """-> A = W R diag(s) (cov_cam = A A^T), R, s and the unit quaternion with 1 / |q|."""
     w, x, y, z, inv_norm = _unit_quat(quats, i)
@@ -97,7 +99,7 @@ def _camera_factor(rot_w, quats, log_scales, i):
     return _mul33(rot_w, m), r, (s0, s1, s2), (w, x, y, z, inv_norm)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _clamp(u, lo, hi):
     """min(max(u, lo), hi) and its derivative in u, with torch's half at a tie."""
     if u > lo:
@@ -113,7 +115,7 @@ def _clamp(u, lo, hi):
     return hi, 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _jacobian(x, y, z, fx, fy, limits):
     """-> (j00, j02, j11, j12) of J at the clamped centre and (d tx/dx, d tx/dz, d ty/dy,
     d ty/dz)."""
@@ -124,7 +126,7 @@ def _jacobian(x, y, z, fx, fy, limits):
     return jac, (dux, ux - dux * (x / z), duy, uy - duy * (y / z)), tx, ty
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _image_factor(jac, a):
     """B = J A [2, 3] as a 6-tuple (J's zero entries skipped)."""
     j00, j02, j11, j12 = jac
@@ -132,7 +134,7 @@ def _image_factor(jac, a):
             j11 * a[3] + j12 * a[6], j11 * a[4] + j12 * a[7], j11 * a[5] + j12 * a[8])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _blurred_cov2d(b, eps2d):
     """-> (xx, xy, yy) of B B^T + eps2d I."""
     xx = b[0] * b[0] + b[1] * b[1] + b[2] * b[2] + eps2d
@@ -141,7 +143,7 @@ def _blurred_cov2d(b, eps2d):
     return xx, xy, yy
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _to_camera(viewmat, means, i):
     p0, p1, p2 = means[i, 0], means[i, 1], means[i, 2]
     return (viewmat[0, 0] * p0 + viewmat[0, 1] * p1 + viewmat[0, 2] * p2 + viewmat[0, 3],
@@ -149,13 +151,13 @@ def _to_camera(viewmat, means, i):
             viewmat[2, 0] * p0 + viewmat[2, 1] * p1 + viewmat[2, 2] * p2 + viewmat[2, 3])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _rotation_of(viewmat):
     return (viewmat[0, 0], viewmat[0, 1], viewmat[0, 2], viewmat[1, 0], viewmat[1, 1],
             viewmat[1, 2], viewmat[2, 0], viewmat[2, 1], viewmat[2, 2])
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, error_model="numpy")
 def forward(means, quats, log_scales, opacities, viewmat, K, width, height, near, far, eps2d,
             radius_clip):
     """-> means2d [N, 2], conics [N, 3], depths [N], radii [N, 2] int32 (all zero where
@@ -198,7 +200,7 @@ def forward(means, quats, log_scales, opacities, viewmat, K, width, height, near
     return means2d, conics, depths, radii, means_cam, visible
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, error_model="numpy")
 def backward(means, quats, log_scales, viewmat, K, width, height, eps2d, visible,
              v_means2d, v_conics, v_depths, v_means_cam):
     """-> gradients of means [N, 3], quats [N, 4], log_scales [N, 3] (module docstring)."""
@@ -265,7 +267,7 @@ def backward(means, quats, log_scales, viewmat, K, width, height, eps2d, visible
     return v_means, v_quats, v_log_scales
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _quat_backward(q, vr, v_quats, i):
     """Writes dL/dq (through R(q^) and q^ = q / |q|) to v_quats[i], given vr = dL/dR."""
     w, x, y, z, inv_norm = q
