@@ -55,6 +55,7 @@ from .rig import Rig
 from .rigid import RigidPose, asset_centre, asset_size
 from .schedule import learning_rate_factor
 from .skinning import skin_positions, skin_quaternions
+from .skinning_numba import skin_splats
 from .splats import Splats
 from .track_rigid import LOSS_MODES, LossMode, VectorAdam, check_target, step_loss, target_image
 
@@ -97,11 +98,16 @@ class _Scene:
         return self._cache[index]
 
     def posed(self, rotations: Tensor, translations: Tensor) -> Splats:
-        """The splats skinned by one frame's motion: rotations [P, 4], translations [P, 3]."""
+        """The splats skinned by one frame's motion: rotations [P, 4], translations [P, 3].
+        On the CPU through the compiled kernels (engine/skinning_numba.py, the same maths)."""
         s = self.splats
-        means = skin_positions(s.means, self.control_points, rotations[None], translations[None],
-                               self.indices, self.weights)[0]
-        quats = skin_quaternions(s.quats, rotations[None], self.indices, self.weights)[0]
+        if s.means.device.type == "cpu" and not s.means.requires_grad:
+            means, quats = skin_splats(s.means, s.quats, self.control_points, rotations,
+                                       translations, self.indices, self.weights)
+        else:
+            means = skin_positions(s.means, self.control_points, rotations[None],
+                                   translations[None], self.indices, self.weights)[0]
+            quats = skin_quaternions(s.quats, rotations[None], self.indices, self.weights)[0]
         return Splats(means, quats, s.log_scales, s.opacity_logits, s.sh, s.normals)
 
 
