@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -276,3 +277,19 @@ def test_bad_input_is_a_render_error_that_names_the_problem(change, message):
     with pytest.raises(RenderError) as caught:
         rasterize_numba(**{**scene, **change})
     assert message in str(caught.value)
+
+
+def test_depth_order_sorts_like_a_stable_float_argsort():
+    """The int64-key sort gives np.argsort(kind="stable")'s order: negatives, -0.0 and +0.0
+    (equal, so by index), repeated depths (by index) and infinities included."""
+    from spectralsplats_addon.engine.render.rasterize_numba import depth_order
+
+    rng = np.random.default_rng(0)
+    for scale in (1e-3, 1.0, 1e4):
+        depths = rng.normal(size=4000) * scale
+        depths[rng.integers(0, 4000, 300)] = 0.0
+        depths[rng.integers(0, 4000, 50)] = -0.0
+        depths[rng.integers(0, 4000, 200)] = 1.5
+        depths[rng.integers(0, 4000, 10)] = np.inf
+        depths[rng.integers(0, 4000, 10)] = -np.inf
+        np.testing.assert_array_equal(depth_order(depths), np.argsort(depths, kind="stable"))

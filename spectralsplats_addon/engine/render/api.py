@@ -212,7 +212,7 @@ def _check_splats(splats: Splats) -> Tensor:
             raise RenderError(f"Splats.{name} is {value.dtype} on {value.device}, Splats.means "
                               f"is {ref.dtype} on {ref.device}: convert all fields with "
                               f"splats.to_torch()")
-        if not bool(torch.isfinite(value).all()):
+        if not _all_finite(value):
             bad = int((~torch.isfinite(value)).reshape(n, -1).any(dim=1).nonzero()[0, 0])
             raise RenderError(f"Splats.{name} holds NaN or Inf (first at splat {bad}): "
                               f"fix or drop those splats before rendering")
@@ -222,6 +222,14 @@ def _check_splats(splats: Splats) -> Tensor:
                           f"(first at splat {int(zero.nonzero()[0, 0])}): they name no rotation; "
                           f"set them to (1, 0, 0, 0)")
     return ref
+
+
+def _all_finite(value: Tensor) -> bool:
+    """True iff no NaN or Inf: one float64 sum first (NaN or Inf anywhere makes it non-finite,
+    and float32 values cannot overflow it), the element-wise test only where it is not."""
+    if bool(torch.isfinite(value.sum(dtype=torch.float64))):
+        return True
+    return bool(torch.isfinite(value).all())
 
 
 def _resolve_sh_degree(splats: Splats, sh_degree: int | None) -> int:

@@ -70,6 +70,8 @@ def eval_sh_colors(
     if sh.shape[1] < m:
         raise ValueError(f"SH degree {degree} needs {m} coefficients, "
                          f"the splats have {sh.shape[1]}")
+    if degree == 0:  # the constant basis: no direction needed
+        return (SH_C0 * sh[:, 0, :] + 0.5).clamp_min(0.0)
     basis = sh_basis(dirs, degree)  # [N, m]
     return (torch.einsum("nj,njk->nk", basis, sh[:, :m, :]) + 0.5).clamp_min(0.0)
 
