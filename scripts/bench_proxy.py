@@ -26,7 +26,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
-from benchmarks_doc import machine_line, write_section  # noqa: E402
+from benchmarks_doc import machine_line, publish  # noqa: E402
 
 HEADING = "Proxy tracking (CPU)"
 
@@ -104,9 +104,7 @@ def main(argv=None) -> int:
             "|t_k - t_k'| over frames and control points, in % of the asset size (bounding-box "
             "diagonal), against the true motion and against the motion that tracking every "
             "splat recovers.\n\n" + "\n".join(lines))
-    print(body)
-    if not args.no_write:
-        write_section(HEADING, body)
+    publish(HEADING, body, write=not args.no_write)
     return 0
 
 

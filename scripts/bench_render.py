@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmarks_doc import machine_line, write_section  # noqa: E402
+from benchmarks_doc import machine_line, median_ms, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DONUT = ROOT.parent / "shared" / "data" / "real_splats" / "donut.ply"
@@ -260,15 +260,6 @@ def run_breakdown(scene: str, size: int) -> dict:
     def capture(*args):
         captured["args"] = args
         return rasterize_numba(*args)
-
-    def median_ms(fn, reps=9):
-        fn()
-        times = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return 1000 * statistics.median(times)
 
     def pipeline(backward):
         rgb, alpha = render_with(capture, splats, camera, compiled_projection=True)

@@ -32,22 +32,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
-from benchmarks_doc import machine_line, write_section  # noqa: E402
+from benchmarks_doc import machine_line, median_ms, publish  # noqa: E402
 
 HEADING = "Tracking step (CPU)"
-
-
-def median_ms(fn, repeats: int) -> float:
-    """Median wall time of fn() in milliseconds, after one warm-up call."""
-    import numpy as np
-
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000.0 * float(np.median(times))
 
 
 def main(argv=None) -> int:
@@ -180,9 +167,7 @@ def main(argv=None) -> int:
             f"\n\nOne direct-model step of track_sequence (\"fast\" preset, {config.iterations} "
             f"steps on frame 1, the spectral phase at 64 px where its bands allow; skinning, "
             f"projection, rasterizer, losses, regularisers and Adam): {step_ms:.1f} ms.")
-    print(body)
-    if not args.no_write:
-        write_section(HEADING, body)
+    publish(HEADING, body, write=not args.no_write)
     return 0
 
 

@@ -28,7 +28,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
-from benchmarks_doc import machine_line, write_section  # noqa: E402
+from benchmarks_doc import machine_line, publish  # noqa: E402
 
 HEADING = "Tracking speed (CPU)"
 TARGET_SECONDS = 180.0
@@ -125,9 +125,7 @@ def main(argv=None) -> int:
     body = (f"Measured with `{command.strip()}` on {machine_line()}; load average "
             f"{load_before:.2f} at the start, {load_after:.2f} at the end (the 2 cores are "
             "shared with other work, so the figures are upper bounds).\n\n" + "\n\n".join(parts))
-    print(body)
-    if not args.no_write:
-        write_section(HEADING, body)
+    publish(HEADING, body, write=not args.no_write)
     return 0
 
 

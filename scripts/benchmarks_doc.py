@@ -7,6 +7,8 @@ import datetime
 import os
 import platform
 import re
+import statistics
+import time
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
@@ -40,3 +42,21 @@ def write_section(heading: str, body: str, path: Path = BENCHMARKS) -> None:
         text = text.rstrip() + "\n\n" + block
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+
+
+def publish(heading: str, body: str, write: bool = True) -> None:
+    """Prints a benchmark's section and, with ``write``, puts it under `## heading`."""
+    print(body)
+    if write:
+        write_section(heading, body)
+
+
+def median_ms(fn, repeats: int = 9) -> float:
+    """Median wall time of fn() in milliseconds over ``repeats`` calls, after one warm-up."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000.0 * statistics.median(times)

@@ -24,6 +24,7 @@ from torch import Tensor
 from . import _numba_skinning_kernels as kernels
 from .errors import SkinningError
 from .render._numba_kernels import sum_chunks
+from .render.cpu_arrays import check_cpu_tensors, float64_array
 
 CHUNKS = 16  # splat ranges with their own gradient buffer: fixed, so the bits never vary
 
@@ -52,8 +53,8 @@ def skin_splats(means: Tensor,           # [N, 3] rest positions x_i
 class _SkinSplats(torch.autograd.Function):
     @staticmethod
     def forward(ctx, rotations, translations, means, quats, control_points, indices, weights):
-        cp, rot = _float64(control_points), _float64(rotations)
-        maps = kernels.control_point_maps(cp, rot, _float64(translations))
+        cp, rot = float64_array(control_points), float64_array(rotations)
+        maps = kernels.control_point_maps(cp, rot, float64_array(translations))
         x, q = _numpy(means), _numpy(quats)
         idx = _numpy(indices.long())
         w = _numpy(weights.to(means.dtype))
@@ -75,10 +76,6 @@ class _SkinSplats(torch.autograd.Function):
                 None, None, None, None, None)
 
 
-def _float64(x: Tensor) -> np.ndarray:
-    return np.ascontiguousarray(x.detach().numpy(), dtype=np.float64)
-
-
 def _numpy(x: Tensor) -> np.ndarray:
     """The tensor's values as a C-contiguous array of its own dtype (no copy where it is)."""
     return np.ascontiguousarray(x.detach().numpy())
@@ -89,14 +86,8 @@ def _check_inputs(means, quats, control_points, rotations, translations, indices
     tensors = {"means": means, "quats": quats, "control_points": control_points,
                "rotations": rotations, "translations": translations, "indices": indices,
                "weights": weights}
-    for name, x in tensors.items():
-        if not torch.is_tensor(x):
-            raise SkinningError(f"skin_splats: {name} must be a torch.Tensor, got "
-                                f"{type(x).__name__}")
-        if x.device.type != "cpu":
-            raise SkinningError(f"skin_splats runs on the CPU but {name} is on {x.device}: move "
-                                f"the inputs with .cpu(), or skin with skinning.skin_positions "
-                                f"and skinning.skin_quaternions on that device")
+    check_cpu_tensors(tensors, "skin_splats", "skin with skinning.skin_positions and "
+                      "skinning.skin_quaternions on that device", SkinningError)
     for name in ("means", "quats", "control_points", "weights"):
         if tensors[name].requires_grad:
             raise SkinningError(f"skin_splats is differentiable in rotations and translations "

@@ -19,6 +19,7 @@ from torch import Tensor
 
 from ..errors import RenderError
 from . import _numba_projection_kernels as kernels
+from .cpu_arrays import check_cpu_tensors, float64_array
 from .projection import Projection
 
 
@@ -56,7 +57,7 @@ class _ProjectNumba(torch.autograd.Function):
     @staticmethod
     def forward(ctx, means, quats, log_scales, opacities, viewmat, K, width, height, near, far,
                 eps2d, radius_clip):
-        m, q, s, o, view, k = (_float64(x) for x in (means, quats, log_scales, opacities,
+        m, q, s, o, view, k = (float64_array(x) for x in (means, quats, log_scales, opacities,
                                                       viewmat, K))
         means2d, conics, depths, radii, means_cam, visible = kernels.forward(
             m, q, s, o, view, k, width, height, near, far, eps2d, radius_clip)
@@ -71,17 +72,13 @@ class _ProjectNumba(torch.autograd.Function):
     def backward(ctx, v_means2d, v_conics, v_depths, v_radii, v_means_cam):
         means, quats, log_scales, viewmat, K = ctx.saved_tensors
         width, height, eps2d, visible = ctx.saved
-        m, q, s, view, k = (_float64(x) for x in (means, quats, log_scales, viewmat, K))
+        m, q, s, view, k = (float64_array(x) for x in (means, quats, log_scales, viewmat, K))
         v_means, v_quats, v_log_scales = kernels.backward(
-            m, q, s, view, k, width, height, eps2d, visible, _float64(v_means2d),
-            _float64(v_conics), _float64(v_depths), _float64(v_means_cam))
+            m, q, s, view, k, width, height, eps2d, visible, float64_array(v_means2d),
+            float64_array(v_conics), float64_array(v_depths), float64_array(v_means_cam))
         cast = lambda a: torch.from_numpy(a).to(means.dtype)  # noqa: E731
         return (cast(v_means), cast(v_quats), cast(v_log_scales),
                 None, None, None, None, None, None, None, None, None)
-
-
-def _float64(x: Tensor) -> np.ndarray:
-    return np.ascontiguousarray(x.detach().numpy(), dtype=np.float64)
 
 
 def _check_inputs(means, quats, log_scales, opacities, viewmat, K):
@@ -91,14 +88,9 @@ def _check_inputs(means, quats, log_scales, opacities, viewmat, K):
     n = means.shape[0] if torch.is_tensor(means) and means.dim() == 2 else -1
     expected = {"means": (n, 3), "quats": (n, 4), "log_scales": (n, 3), "opacities": (n,),
                 "viewmat": (4, 4), "K": (3, 3)}
+    check_cpu_tensors(tensors, "project_gaussians_numba", "use projection.project_gaussians",
+                      RenderError)
     for name, x in tensors.items():
-        if not torch.is_tensor(x):
-            raise RenderError(f"project_gaussians_numba: {name} must be a torch.Tensor, got "
-                              f"{type(x).__name__}")
-        if x.device.type != "cpu":
-            raise RenderError(f"project_gaussians_numba runs on the CPU but {name} is on "
-                              f"{x.device}: move the inputs with .cpu(), or use "
-                              f"projection.project_gaussians")
         if n < 0 or tuple(x.shape) != expected[name]:
             raise RenderError(f"project_gaussians_numba: {name} has shape {list(x.shape)}, "
                               f"expected {_SHAPES[name]} (N = {n if n >= 0 else '?'})")

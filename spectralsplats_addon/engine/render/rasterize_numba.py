@@ -20,6 +20,7 @@ from torch import Tensor
 
 from ..errors import RenderError
 from . import _numba_kernels as kernels
+from .cpu_arrays import check_cpu_tensors, float64_array
 
 
 def rasterize_numba(
@@ -52,10 +53,10 @@ def rasterize_numba(
 class _RasterizeNumba(torch.autograd.Function):
     @staticmethod
     def forward(ctx, means2d, conics, colors, opacities, background, depths, radii, width, height):
-        arrays = [_float64(x) for x in (means2d, conics, colors, opacities, background)]
+        arrays = [float64_array(x) for x in (means2d, conics, colors, opacities, background)]
         m, cn, col, op, bg = arrays
         r = np.ascontiguousarray(radii.detach().cpu().numpy(), dtype=np.int32)
-        order = depth_order(_float64(depths))
+        order = depth_order(float64_array(depths))
         tiles_x = -(-width // kernels.TILE)
         tiles_y = -(-height // kernels.TILE)
         boxes = kernels.pixel_boxes(m, r, width, height)
@@ -72,8 +73,8 @@ class _RasterizeNumba(torch.autograd.Function):
     def backward(ctx, v_image, v_alpha):
         offsets, tile_splats, boxes, m, cn, col, op, bg, t_final, count, tiles_x = ctx.saved
         h, w = t_final.shape
-        v_img = _float64(v_image) if v_image is not None else np.zeros((h, w, col.shape[1]))
-        v_a = _float64(v_alpha) if v_alpha is not None else np.zeros((h, w))
+        v_img = float64_array(v_image) if v_image is not None else np.zeros((h, w, col.shape[1]))
+        v_a = float64_array(v_alpha) if v_alpha is not None else np.zeros((h, w))
         chunks = kernels.backward(offsets, tile_splats, boxes, m, cn, col, op, bg, t_final,
                                   count, v_img, v_a, tiles_x, numba.get_num_threads())
         g = torch.from_numpy(kernels.sum_chunks(chunks)).to(ctx.dtype)
@@ -92,10 +93,6 @@ def depth_order(depths: np.ndarray) -> np.ndarray:
     return np.argsort(keys, kind="stable")
 
 
-def _float64(x: Tensor) -> np.ndarray:
-    return np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float64)
-
-
 def _check_inputs(means2d, conics, colors, opacities, depths, radii, width, height, background):
     """Raises RenderError naming the first argument that breaks the contract."""
     if not (isinstance(width, (int, np.integer)) and isinstance(height, (int, np.integer))
@@ -106,13 +103,7 @@ def _check_inputs(means2d, conics, colors, opacities, depths, radii, width, heig
                "depths": depths, "radii": radii}
     if background is not None:
         tensors["background"] = background
-    for name, x in tensors.items():
-        if not torch.is_tensor(x):
-            raise RenderError(f"rasterize_numba: {name} must be a torch.Tensor, got "
-                              f"{type(x).__name__}")
-        if x.device.type != "cpu":
-            raise RenderError(f"rasterize_numba runs on the CPU but {name} is on {x.device}: "
-                              f"move the inputs with .cpu(), or render with backend='gsplat'")
+    check_cpu_tensors(tensors, "rasterize_numba", "render with backend='gsplat'", RenderError)
     n = means2d.shape[0] if means2d.dim() == 2 else -1
     d = colors.shape[1] if colors.dim() == 2 else -1
     expected = {"means2d": (n, 2), "conics": (n, 3), "colors": (n, d), "opacities": (n,),
