@@ -16,11 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench_track import timed_track  # noqa: E402
 
 DEFAULT_VARIANTS = ["150:2e-3", "120:2e-3", "100:2e-3", "120:3e-3", "100:3e-3",
                     "120:3e-3:0.45", "100:3e-3:0.45"]
@@ -51,7 +52,6 @@ def main(argv=None) -> int:
 
     from spectralsplats_addon.engine.config import preset
     from spectralsplats_addon.engine.examples import known_motion, render_clip
-    from spectralsplats_addon.engine.track import track_sequence
 
     motion = known_motion("donut", args.frames, args.size)
     targets = render_clip(motion, motion.train_camera)
@@ -59,10 +59,7 @@ def main(argv=None) -> int:
           "| lowest PSNR (dB) |\n| ---: | ---: | ---: | ---: | ---: | ---: |", flush=True)
     for changes in variants:
         config = preset("fast").replace(**changes)
-        start = time.perf_counter()
-        result = track_sequence(motion.splats, motion.rig, motion.train_camera, targets,
-                                motion.frames, "direct", config)
-        seconds = time.perf_counter() - start
+        seconds, result = timed_track(motion, targets, "direct", config)
         print(f"| {config.iterations} | {config.lr_control_points:g} | "
               f"{config.spectral_fraction:g} | {seconds:.0f} | {np.mean(result.psnr):.1f} | "
               f"{np.min(result.psnr):.1f} |", flush=True)

@@ -33,6 +33,8 @@ import math
 import numba
 import numpy as np
 
+from .render._numba_quaternions import rotation, rotation_backward, unit_quat
+
 C_R, C_O, C_Q, WIDTH = 0, 9, 12, 16   # columns of a maps / gradient row
 NORM_MIN = 1e-12                       # the clamp on the blended quaternion's norm
 
@@ -43,24 +45,15 @@ def control_point_maps(control_points, rotations, translations):
     p = control_points.shape[0]
     maps = np.empty((p, WIDTH))
     for k in range(p):
-        rw, rx, ry, rz = rotations[k, 0], rotations[k, 1], rotations[k, 2], rotations[k, 3]
-        norm = math.sqrt(rw * rw + rx * rx + ry * ry + rz * rz)
-        w, x, y, z = rw / norm, rx / norm, ry / norm, rz / norm
-        R = maps[k, C_R:C_R + 9]
-        R[0] = 1 - 2 * (y * y + z * z)
-        R[1] = 2 * (x * y - w * z)
-        R[2] = 2 * (x * z + w * y)
-        R[3] = 2 * (x * y + w * z)
-        R[4] = 1 - 2 * (x * x + z * z)
-        R[5] = 2 * (y * z - w * x)
-        R[6] = 2 * (x * z - w * y)
-        R[7] = 2 * (y * z + w * x)
-        R[8] = 1 - 2 * (x * x + y * y)
+        w, x, y, z, _ = unit_quat(rotations, k)
+        R = rotation(w, x, y, z)
+        for a in range(9):
+            maps[k, C_R + a] = R[a]
         for a in range(3):
             rp = R[3 * a] * control_points[k, 0] + R[3 * a + 1] * control_points[k, 1] \
                 + R[3 * a + 2] * control_points[k, 2]
             maps[k, C_O + a] = control_points[k, a] + translations[k, a] - rp
-        sign = -1.0 if rw < 0 else 1.0
+        sign = -1.0 if rotations[k, 0] < 0 else 1.0
         for a in range(4):
             maps[k, C_Q + a] = sign * rotations[k, a]
     return maps
@@ -185,20 +178,9 @@ def control_point_backward(control_points, rotations, grads):
             v_trans[k, a] = grads[k, C_O + a]
             for b in range(3):
                 G[3 * a + b] = grads[k, C_R + 3 * a + b] - grads[k, C_O + a] * control_points[k, b]
-        rw, rx, ry, rz = rotations[k, 0], rotations[k, 1], rotations[k, 2], rotations[k, 3]
-        norm = math.sqrt(rw * rw + rx * rx + ry * ry + rz * rz)
-        w, x, y, z = rw / norm, rx / norm, ry / norm, rz / norm
-        dw = 2 * (-z * G[1] + y * G[2] + z * G[3] - x * G[5] - y * G[6] + x * G[7])
-        dx = 2 * (y * G[1] + z * G[2] + y * G[3] - 2 * x * G[4] - w * G[5] + z * G[6]
-                  + w * G[7] - 2 * x * G[8])
-        dy = 2 * (-2 * y * G[0] + x * G[1] + w * G[2] + x * G[3] + z * G[5] - w * G[6]
-                  + z * G[7] - 2 * y * G[8])
-        dz = 2 * (-2 * z * G[0] - w * G[1] + x * G[2] + w * G[3] - 2 * z * G[4] + y * G[5]
-                  + x * G[6] + y * G[7])
-        along = w * dw + x * dx + y * dy + z * dz
-        sign = -1.0 if rw < 0 else 1.0
-        v_rot[k, 0] = (dw - w * along) / norm + sign * grads[k, C_Q]
-        v_rot[k, 1] = (dx - x * along) / norm + sign * grads[k, C_Q + 1]
-        v_rot[k, 2] = (dy - y * along) / norm + sign * grads[k, C_Q + 2]
-        v_rot[k, 3] = (dz - z * along) / norm + sign * grads[k, C_Q + 3]
+        w, x, y, z, inv_norm = unit_quat(rotations, k)
+        through_r = rotation_backward(w, x, y, z, inv_norm, G)
+        sign = -1.0 if rotations[k, 0] < 0 else 1.0
+        for a in range(4):
+            v_rot[k, a] = through_r[a] + sign * grads[k, C_Q + a]
     return v_rot, v_trans

@@ -36,6 +36,7 @@ import math
 import numba
 import numpy as np
 
+from ._numba_quaternions import rotation, rotation_backward, unit_quat
 from .projection import ALPHA_THRESHOLD, FOV_CLAMP_MARGIN, MAX_EXTEND
 
 
@@ -48,22 +49,6 @@ def clamp_limits(K, width, height):
     tan_fovy = 0.5 * height / fy
     return (cx / fx + FOV_CLAMP_MARGIN * tan_fovx, (width - cx) / fx + FOV_CLAMP_MARGIN * tan_fovx,
             cy / fy + FOV_CLAMP_MARGIN * tan_fovy, (height - cy) / fy + FOV_CLAMP_MARGIN * tan_fovy)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _unit_quat(quats, i):
-    """-> (w, x, y, z) of q / |q| and 1 / |q|."""
-    qw, qx, qy, qz = quats[i, 0], quats[i, 1], quats[i, 2], quats[i, 3]
-    norm = math.sqrt(qw * qw + qx * qx + qy * qy + qz * qz)
-    return qw / norm, qx / norm, qy / norm, qz / norm, 1.0 / norm
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _rotation(w, x, y, z):
-    """Unit quaternion -> R as a row-major 9-tuple."""
-    return (1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - w * z), 2.0 * (x * z + w * y),
-            2.0 * (x * y + w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z - w * x),
-            2.0 * (x * z - w * y), 2.0 * (y * z + w * x), 1.0 - 2.0 * (x * x + y * y))
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -91,8 +76,8 @@ def _tmul33(a, b):
 @numba.njit(cache=True, error_model="numpy")
 def _camera_factor(rot_w, quats, log_scales, i):
     """-> A = W R diag(s) (cov_cam = A A^T), R, s and the unit quaternion with 1 / |q|."""
-    w, x, y, z, inv_norm = _unit_quat(quats, i)
-    r = _rotation(w, x, y, z)
+    w, x, y, z, inv_norm = unit_quat(quats, i)
+    r = rotation(w, x, y, z)
     s0, s1, s2 = math.exp(log_scales[i, 0]), math.exp(log_scales[i, 1]), math.exp(log_scales[i, 2])
     m = (r[0] * s0, r[1] * s1, r[2] * s2, r[3] * s0, r[4] * s1, r[5] * s2,
          r[6] * s0, r[7] * s1, r[8] * s2)
@@ -260,26 +245,9 @@ def backward(means, quats, log_scales, viewmat, K, width, height, eps2d, visible
                                              + vm[6 + j] * r[6 + j])
             vr = (vm[0] * s[0], vm[1] * s[1], vm[2] * s[2], vm[3] * s[0], vm[4] * s[1],
                   vm[5] * s[2], vm[6] * s[0], vm[7] * s[1], vm[8] * s[2])
-            _quat_backward(q, vr, v_quats, i)
+            v_quats[i, 0], v_quats[i, 1], v_quats[i, 2], v_quats[i, 3] = rotation_backward(
+                q[0], q[1], q[2], q[3], q[4], vr)
         v_means[i, 0] = rot_w[0] * v_x + rot_w[3] * v_y + rot_w[6] * v_z
         v_means[i, 1] = rot_w[1] * v_x + rot_w[4] * v_y + rot_w[7] * v_z
         v_means[i, 2] = rot_w[2] * v_x + rot_w[5] * v_y + rot_w[8] * v_z
     return v_means, v_quats, v_log_scales
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _quat_backward(q, vr, v_quats, i):
-    """Writes dL/dq (through R(q^) and q^ = q / |q|) to v_quats[i], given vr = dL/dR."""
-    w, x, y, z, inv_norm = q
-    v_w = 2.0 * (-z * vr[1] + y * vr[2] + z * vr[3] - x * vr[5] - y * vr[6] + x * vr[7])
-    v_x = 2.0 * (y * vr[1] + z * vr[2] + y * vr[3] - 2.0 * x * vr[4] - w * vr[5] + z * vr[6]
-                 + w * vr[7] - 2.0 * x * vr[8])
-    v_y = 2.0 * (-2.0 * y * vr[0] + x * vr[1] + w * vr[2] + x * vr[3] + z * vr[5] - w * vr[6]
-                 + z * vr[7] - 2.0 * y * vr[8])
-    v_z = 2.0 * (-2.0 * z * vr[0] - w * vr[1] + x * vr[2] + w * vr[3] - 2.0 * z * vr[4]
-                 + y * vr[5] + x * vr[6] + y * vr[7])
-    dot = w * v_w + x * v_x + y * v_y + z * v_z
-    v_quats[i, 0] = (v_w - w * dot) * inv_norm
-    v_quats[i, 1] = (v_x - x * dot) * inv_norm
-    v_quats[i, 2] = (v_y - y * dot) * inv_norm
-    v_quats[i, 3] = (v_z - z * dot) * inv_norm
