@@ -12,7 +12,7 @@ the 24-frame target.
    included, so a longer clip costs a little less per frame); PSNR = mean over the frames.
 2. The target: a ``--clip-frames``-frame clip at 128 x 128 with the "fast" preset and the
    direct model, timed once from start to end; target under 3 minutes. Also through a proxy
-   of ``--clip-proxy`` splats (engine/proxy.py), PSNR of the full asset. The clip runs first.
+   of ``--clip-proxy`` splats (engine/track/proxy.py), PSNR of the full asset. The clip runs first.
 Prints the tables and writes them under "## Tracking speed (CPU)" in docs/benchmarks.md.
 """
 
@@ -36,7 +36,7 @@ TARGET_SECONDS = 180.0
 
 def timed_track(motion, targets, model: str, config) -> tuple[float, object]:
     """(wall seconds, TrackResult) of track_sequence over the motion's frames."""
-    from spectralsplats_addon.engine.track import track_sequence
+    from spectralsplats_addon.engine.track.sequence import track_sequence
 
     start = time.perf_counter()
     result = track_sequence(motion.splats, motion.rig, motion.train_camera, targets,
@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     import numpy as np
 
     from spectralsplats_addon.engine.config import preset
-    from spectralsplats_addon.engine.examples import known_motion, render_clip
+    from spectralsplats_addon.lab.examples import known_motion, render_clip
 
     load_before = os.getloadavg()[0]
     parts = []
@@ -81,7 +81,7 @@ def main(argv=None) -> int:
         print(line, flush=True)
         parts.append(line)
         if args.clip_proxy:
-            from spectralsplats_addon.engine.proxy import track_with_proxy
+            from spectralsplats_addon.engine.track.proxy import track_with_proxy
 
             start = time.perf_counter()
             proxied = track_with_proxy(motion.splats, motion.rig, motion.train_camera, targets,

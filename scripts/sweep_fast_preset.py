@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     import numpy as np
 
     from spectralsplats_addon.engine.config import preset
-    from spectralsplats_addon.engine.examples import known_motion, render_clip
+    from spectralsplats_addon.lab.examples import known_motion, render_clip
 
     motion = known_motion("donut", args.frames, args.size)
     targets = render_clip(motion, motion.train_camera)

@@ -14,9 +14,9 @@ from spectralsplats_addon.blender.armature_rig import bone_name, build_armature,
 from spectralsplats_addon.blender.display_nodes import MODIFIER_NAME as DISPLAY_MODIFIER
 from spectralsplats_addon.blender.keyframes import fcurves_of
 from spectralsplats_addon.blender.point_object import splats_from_object
-from spectralsplats_addon.engine.rig import build_rig
+from spectralsplats_addon.engine.deform.skinning import skin_positions
 from spectralsplats_addon.engine.result import TrackResult
-from spectralsplats_addon.engine.skinning import skin_positions
+from spectralsplats_addon.engine.rig import build_rig
 
 LOD3 = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real_splats" / "lod3.ply"
 FRAMES = np.arange(5, 11)

@@ -27,15 +27,15 @@ from spectralsplats_addon.blender.point_object import splats_from_object
 from spectralsplats_addon.blender.track_operator import start_session
 from spectralsplats_addon.engine.conventions import (Camera, camera_from_blender,
                                                      look_at_matrix_world)
+from spectralsplats_addon.engine.deform.skinning import skin_positions
 from spectralsplats_addon.engine.errors import WorkerError
 from spectralsplats_addon.engine.io import write_ply
-from spectralsplats_addon.engine.metrics import psnr
+from spectralsplats_addon.engine.loss.metrics import psnr
 from spectralsplats_addon.engine.render.api import render
-from spectralsplats_addon.engine.render.synthetic import make_synthetic_splats
 from spectralsplats_addon.engine.result import TrackResult
 from spectralsplats_addon.engine.rig import Rig
-from spectralsplats_addon.engine.skinning import skin_positions
 from spectralsplats_addon.engine.splats import Splats
+from spectralsplats_addon.lab.synthetic import make_synthetic_splats
 from test_bake import evaluated_positions
 
 SIZE = 48            # pixels, square

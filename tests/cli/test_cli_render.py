@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from spectralsplats_addon.cli.main import main
-from spectralsplats_addon.engine.metrics import psnr
+from spectralsplats_addon.engine.loss.metrics import psnr
 from spectralsplats_addon.engine.result import TrackResult
 from spectralsplats_addon.engine.video import open_frames
 

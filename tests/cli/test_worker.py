@@ -17,19 +17,19 @@ import numpy as np
 import pytest
 import torch
 
-from spectralsplats_addon.engine import worker
 from spectralsplats_addon.engine.conventions import (BlenderCamera, Camera, camera_from_blender,
                                                      look_at_matrix_world)
+from spectralsplats_addon.engine.deform.pose import asset_centre, asset_size
 from spectralsplats_addon.engine.job import Job, JobAsset, JobFrame, JobSettings, JobSource
 from spectralsplats_addon.engine.job import write_job
 from spectralsplats_addon.engine.progress import CancelToken
 from spectralsplats_addon.engine.render.api import render
 from spectralsplats_addon.engine.result import TrackResult
 from spectralsplats_addon.engine.rig import build_rig
-from spectralsplats_addon.engine.rigid import asset_centre, asset_size
-from spectralsplats_addon.engine.run_job import run_job
-from spectralsplats_addon.engine.shift_experiment import make_marker_asset
 from spectralsplats_addon.engine.splats import Splats
+from spectralsplats_addon.engine.worker import main as worker
+from spectralsplats_addon.engine.worker.run_job import run_job
+from spectralsplats_addon.lab.shift_experiment import make_marker_asset
 
 ROOT = Path(__file__).resolve().parents[2]
 # The object stands away from the origin, so the object matrix must be folded in to track.
@@ -326,7 +326,7 @@ def test_footage_unreadable_after_validation_exits_3_and_keeps_the_folder(clip, 
                           np.zeros((1, 16, 3)), complete=True)
     earlier.save(folder / "result.npz")
     before = folder_files(folder)
-    from spectralsplats_addon.engine import run_job as run_job_module
+    from spectralsplats_addon.engine.worker import run_job as run_job_module
 
     def broken(self, source):
         raise OSError(f"{source.path}: read error (the disk went away)")

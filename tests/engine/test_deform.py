@@ -11,13 +11,13 @@ import torch
 
 from spectralsplats_addon.engine.deform import MODEL_NAMES, make_model
 from spectralsplats_addon.engine.deform.mlp import TimeNet, positional_encoding
+from spectralsplats_addon.engine.deform.pose import RigidPose, apply_rigid, axis_angle_to_matrix
 from spectralsplats_addon.engine.deform.regularisers import (arap_loss, kabsch_rotations,
                                                               neighbour_graph,
                                                               temporal_smoothness)
+from spectralsplats_addon.engine.deform.skinning import skin_positions, skin_quaternions
 from spectralsplats_addon.engine.errors import ConfigError
 from spectralsplats_addon.engine.rig import build_rig
-from spectralsplats_addon.engine.rigid import RigidPose, apply_rigid, axis_angle_to_matrix
-from spectralsplats_addon.engine.skinning import skin_positions, skin_quaternions
 from spectralsplats_addon.engine.splats import Splats
 
 FRAMES = 3

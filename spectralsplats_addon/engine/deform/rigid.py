@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..rigid import RigidPose, axis_angle_to_matrix, axis_angle_to_quat, rigid_matrix
 from . import DeformModel
+from .pose import RigidPose, axis_angle_to_matrix, axis_angle_to_quat, rigid_matrix
 
 
 class RigidDeform(DeformModel):

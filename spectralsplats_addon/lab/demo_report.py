@@ -25,11 +25,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .examples import KnownMotion, posed_splats, render_clip
-from .metrics import psnr
-from .render.api import render
-from .result import TrackResult
-from .rigid import asset_size
+from ..engine.deform.pose import asset_size
+from ..engine.deform.skinning import posed_splats
+from ..engine.loss.metrics import psnr
+from ..engine.render.api import render
+from ..engine.result import TrackResult
+from .examples import KnownMotion, render_clip
 from .shift_eval import Truth
 from .shift_eval import control_point_error as mean_control_point_error
 

@@ -1,5 +1,5 @@
 """The paper's shift-radius experiment on a clip: pixel-only vs spectral supervision, for the
-direct and mlp deformation models, on a known motion (engine/examples.py).
+direct and mlp deformation models, on a known motion (lab/examples.py).
 
 For each case the tracker (engine/track.track_sequence) starts from the rest asset moved in
 the training camera's image plane: a direction theta (seeded, uniform; the same directions
@@ -42,14 +42,14 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .config import TrackingConfig, preset
-from .errors import ConfigError
-from .metrics import psnr, ssim
-from .render.api import render
-from .rigid import RigidPose, asset_centre, asset_size
+from ..engine.config import TrackingConfig, preset
+from ..engine.deform.pose import RigidPose, asset_centre, asset_size
+from ..engine.errors import ConfigError
+from ..engine.loss.metrics import psnr, ssim
+from ..engine.render.api import render
+from ..engine.track.sequence import track_sequence
+from ..engine.track.step import LOSS_MODES
 from .shift_experiment import image_footprint, image_plane_shift, mask_overlap
-from .track import track_sequence
-from .track_rigid import LOSS_MODES
 
 SHIFT_MODELS: tuple[str, ...] = ("direct", "mlp")
 ASSETS: tuple[str, ...] = ("articulated", "donut")

@@ -44,7 +44,7 @@ from functools import lru_cache
 import torch
 from torch import nn
 
-from .errors import LossInputError
+from ..errors import LossInputError
 
 
 def spectral_moments(images: torch.Tensor) -> torch.Tensor:

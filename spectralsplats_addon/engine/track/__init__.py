@@ -1,0 +1,1 @@
+"""Tracking: fit the deformation to video frame by frame (sequence), the shared step objective (step), the whole-asset rigid tracker and first-frame alignment (rigid, align), tracking through a proxy (proxy)."""

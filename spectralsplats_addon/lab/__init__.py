@@ -1,0 +1,1 @@
+"""Experiments, examples, report writers and test fixtures: used by the CLI's example/eval commands, scripts/ and tests/, never by the Blender layer or the worker."""
