@@ -3,10 +3,10 @@
     python scripts/bench_proxy.py [--frames 3] [--size 128] [--proxies 2000 5000 10000]
                                   [--preset fast] [--model direct] [--no-write]
 
-The donut's known motion (engine/examples.known_motion("donut"): 45,624 splats, 512 control
+The donut's known motion (lab/examples.known_motion("donut"): 45,624 splats, 512 control
 points, training camera) is tracked over its first ``--frames`` frames with the preset, once
-with every splat (engine/track.track_sequence) and once per proxy size
-(engine/proxy.track_with_proxy: the motion fitted on that many splats drives them all). For
+with every splat (engine/track/sequence.track_sequence) and once per proxy size
+(engine/track/proxy.track_with_proxy: the motion fitted on that many splats drives them all). For
 each: seconds per frame (the run's wall time over the frames, first-frame alignment
 included), the mean PSNR of the FULL asset rendered with the recovered motion against the
 target frames, and the mean control-point error against the true motion (as a fraction of the

@@ -5,7 +5,7 @@ spectral phase against the full-size one, on the real donut (CPU).
                                      [--phase-steps 40] [--no-write]
 
 1. One iteration, at each size (square camera framing the donut, 45,624 splats): the pose
-   (axis-angle, translation) moves the asset (engine/rigid.apply_rigid), render() draws it
+   (axis-angle, translation) moves the asset (engine/deform/pose.apply_rigid), render() draws it
    (numba backend), a loss compares it with a target (the asset at its true pose) and the
    backward reaches the pose. Three losses: none (the sum of the image, to time the render
    alone), the pixel loss of the spatial phase (L1 + D-SSIM), and the spectral loss with
@@ -203,7 +203,7 @@ def main(argv=None) -> None:
         f"frame of 2 steps first. On the CPU the "
         f"per-splat work (projection, SH, sorting) does not shrink with the image, so the "
         f"gain grows with pixels per splat: the full donut and the {SUBSET:,}-splat coverage "
-        f"subset that the shift experiment tracks (engine/shift_experiment.coverage_subset).",
+        f"subset that the shift experiment tracks (lab/shift_experiment.coverage_subset).",
         "",
         *phase_lines,
     ])

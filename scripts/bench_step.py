@@ -3,13 +3,13 @@ kernels the tracker uses, on the real donut.
 
     python scripts/bench_step.py [--size 128] [--repeats 30] [--no-write]
 
-On the donut's known motion (engine/examples.known_motion("donut"): 45,624 splats, 512
+On the donut's known motion (lab/examples.known_motion("donut"): 45,624 splats, 512
 control points, its training camera at ``--size`` px), frame 2's true control-point motion
 with a small perturbation, float32 as the tracker runs:
 
 - skinning of one frame, forward and forward + backward (a weighted sum of the outputs as
-  the loss): engine/skinning.skin_positions + skin_quaternions against
-  engine/skinning_numba.skin_splats;
+  the loss): engine/deform/skinning.skin_positions + skin_quaternions against
+  engine/deform/skinning_numba.skin_splats;
 - the EWA projection, the same: render/projection.project_gaussians against
   render/projection_numba.project_gaussians_numba;
 - the numba rasterizer, forward and forward + backward;

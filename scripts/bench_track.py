@@ -5,9 +5,9 @@ the 24-frame target.
                                   [--presets robust fast] [--frames 2] [--clip-frames 24]
                                   [--no-grid] [--no-clip] [--no-write]
 
-1. The grid: for each size, the donut's known motion (engine/examples.known_motion("donut"):
+1. The grid: for each size, the donut's known motion (lab/examples.known_motion("donut"):
    45,624 splats, 512 control points, its training camera) over its first ``--frames``
-   frames is tracked by engine/track.track_sequence with each model and preset. Seconds per
+   frames is tracked by engine/track/sequence.track_sequence with each model and preset. Seconds per
    frame = the run's wall time / frames (the first frame's rigid alignment of direct and mlp
    included, so a longer clip costs a little less per frame); PSNR = mean over the frames.
 2. The target: a ``--clip-frames``-frame clip at 128 x 128 with the "fast" preset and the
@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-clip", action="store_true")
     parser.add_argument("--clip-proxy", type=int, default=10000,
                         help="also time the clip tracked through a proxy of this many splats "
-                             "(engine/proxy.track_with_proxy); 0: not")
+                             "(engine/track/proxy.track_with_proxy); 0: not")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
 
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
             seconds = time.perf_counter() - start
             verdict = "met" if seconds < TARGET_SECONDS else "missed"
             line = (f"The same through a proxy of {args.clip_proxy:,} splats "
-                    f"(engine/proxy.track_with_proxy): {seconds:.0f} s "
+                    f"(engine/track/proxy.track_with_proxy): {seconds:.0f} s "
                     f"({seconds / args.clip_frames:.1f} s per frame), {verdict}; PSNR of the "
                     f"full asset mean {np.mean(proxied.psnr):.1f} dB, lowest "
                     f"{np.min(proxied.psnr):.1f} dB.")

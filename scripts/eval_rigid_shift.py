@@ -182,7 +182,7 @@ def main(argv=None) -> None:
         f"Printed by `python scripts/eval_rigid_shift.py{' --quick' if args.quick else ''}` "
         f"on {machine_line()} ({minutes:.0f} min, load average {load_before:.2f} at the "
         f"start). Seed {args.seed}; {directions} directions per radius; {args.size} x "
-        f"{args.size} px; 150 steps per case (engine/shift_experiment.EXPERIMENT_CONFIG: "
+        f"{args.size} px; 150 steps per case (lab/shift_experiment.EXPERIMENT_CONFIG: "
         f"spectral phase half the steps, 5 bands, depth held in the spectral phase, then L1 + "
         f"D-SSIM; the pixel loss uses "
         f"L1 + D-SSIM on every step with translation learning rate {PIXEL_CONFIG.lr_translation}). "

@@ -5,7 +5,7 @@ the "fast" preset's 120 steps and control-point rate of 3e-3.
         [--variants 150:2e-3 120:2e-3 100:2e-3 120:3e-3 100:3e-3 120:3e-3:0.45 100:3e-3:0.45]
 
 Each variant ITERATIONS:LR_CONTROL_POINTS[:SPECTRAL_FRACTION] tracks the donut's known motion
-(engine/examples.known_motion("donut"), training view) with the direct model and
+(lab/examples.known_motion("donut"), training view) with the direct model and
 preset("fast") with those fields replaced, and prints the wall time and the PSNR of every
 frame against its target (mean and lowest). PSNR does not depend on the machine's load;
 the time does (run one sweep at a time on a quiet machine to compare times).

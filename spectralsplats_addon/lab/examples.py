@@ -101,13 +101,13 @@ class KnownMotion:
 
 def _axis_quat(axis, angle) -> np.ndarray:
     """Quaternion (w x y z) [..., 4] of a rotation by ``angle`` [...] (radians) about a unit
-    axis [3] (engine/rigid.axis_angle_to_quat)."""
+    axis [3] (engine/deform/pose.axis_angle_to_quat)."""
     angle = torch.as_tensor(np.asarray(angle, dtype=np.float64))[..., None]
     return axis_angle_to_quat(angle * torch.as_tensor(axis, dtype=torch.float64)).numpy()
 
 
 def _quat_mul(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Hamilton product p * q, [..., 4] each (engine/rigid.quat_multiply)."""
+    """Hamilton product p * q, [..., 4] each (engine/deform/pose.quat_multiply)."""
     return quat_multiply(torch.as_tensor(p), torch.as_tensor(q)).numpy()
 
 

@@ -75,7 +75,7 @@ def test_every_model_represents_a_global_translation_exactly(asset, name):
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_a_rigid_start_pose_is_a_rigid_motion_about_the_centre(asset, name):
     """init = (v, T) about c: every model's frames give x' = R (x - c) + c + T, as
-    engine/rigid.apply_rigid moves the splats, and the rigid model's object matrix agrees."""
+    engine/deform/pose.apply_rigid moves the splats, and the rigid model's object matrix agrees."""
     means, quats, rig = asset
     pose = RigidPose(np.array([0.2, -0.4, 0.3]), SHIFT)
     centre = torch.tensor([0.1, 0.2, -0.1])

@@ -3,7 +3,7 @@
 Tile binning (16 x 16 tiles, one counting sort of the depth-sorted splats), a forward
 kernel that walks each tile's splats front to back over only the pixels each one can
 reach, and a backward kernel that walks them back to front; both in Numba
-(``_numba_kernels``), wrapped in a ``torch.autograd.Function``. Kernels compile once per
+(``_numba_rasterize_kernels``), wrapped in a ``torch.autograd.Function``. Kernels compile once per
 machine (``cache=True``); the first call in a fresh cache pays the compile.
 
     >>> image, alpha = rasterize_numba(means2d, conics, colors, opacities, depths, radii, 64, 48)

@@ -177,7 +177,7 @@ def track_with_proxy(splats: Splats, rig: Rig, cameras: Camera | Sequence[Camera
                      frames: Sequence[int], model: str = "direct", config=None, *,
                      proxy: int, inflate: bool = True, seed: int = 0, background=None,
                      backend: str = "auto", **kw) -> TrackResult:
-    """engine.track.track_sequence on ``proxy`` splats of the asset (proxy_subset) with the rig
+    """engine.track.sequence.track_sequence on ``proxy`` splats of the asset (proxy_subset) with the rig
     restricted to them; the same arguments otherwise. With ``inflate``, the proxy's splats are
     first enlarged to render like the full asset at rest from the first camera
     (inflate_to_match), so the fit does not bend the rig to fill the gaps of a sparser asset.

@@ -98,7 +98,7 @@ def step_loss(moved: Splats, step: int, config: TrackingConfig, loss: LossMode,
                pyramid: ResolutionPyramid, with_alpha: bool, background, backend: str,
                level_gain) -> tuple[torch.Tensor, dict, str]:
     """(total loss, losses by name as floats, phase name) of one step; level_gain(factor)
-    gives the mass gain of a reduced level (engine/multires.level_mass_gain)."""
+    gives the mass gain of a reduced level (engine/loss/multires.level_mass_gain)."""
     if loss == "pixel":
         image = _rendered_image(moved, pyramid.camera, with_alpha, background, backend)
         total = spatial_loss(image, pyramid.target, config.spatial_loss, config.dssim_weight)
