@@ -23,7 +23,7 @@ from spectralsplats_addon.engine.render.api import render
 from spectralsplats_addon.engine.result import TrackResult
 from spectralsplats_addon.engine.worker.run_job import JobFootage, job_cameras
 
-from test_worker import OBJECT_MATRIX, ROOT, MovingClip
+from support.moving_clip import OBJECT_MATRIX, ROOT, MovingClip
 
 ITERATIONS = "40"
 
