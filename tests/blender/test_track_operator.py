@@ -3,8 +3,7 @@ asset moved by a known motion and filmed at 48 x 48 px; the baked keys replay th
 exactly through the Armature modifier and fit the footage better than the rest pose. Clear
 errors for a bad strip, no camera, a missing movie, no rig and an unusable interpreter.
 
-The helpers here (``make_shot`` and the clip writers) serve test_track_modal.py and
-test_headless.py too.
+The shot (``make_shot``) and the clip writers: tests/support/blender_scene.py.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from spectralsplats_addon.engine.result import TrackResult
 from support.blender_scene import (CONTROL_POINTS, SIZE, SPLATS, evaluated_positions, make_shot,
                                    posed_means, render_frames, scene_state, write_asset)
 
-# -- a filmed known motion -----------------------------------------------------------------
 
 # -- the whole path -------------------------------------------------------------------------
 

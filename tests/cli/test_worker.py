@@ -1,8 +1,6 @@
 """The worker process: events on stdout, exit codes, a signal stops it with a partial result
 that a second run resumes to the uninterrupted result, invalid jobs and crashes.
-
-The helpers at the top (a small moving clip, a job folder for it) serve the command-line
-tests too."""
+The clip and its job folder: tests/support/moving_clip.py."""
 
 from __future__ import annotations
 
