@@ -150,3 +150,17 @@ def test_the_private_import_check_tells_a_crossing_from_a_neighbour():
             "from .step import _stack\n")
     assert private_imports_across_packages(probe, PACKAGE, text) == [
         "engine.render._numba_projection_kernels", "engine.render.api._resolve"]
+
+
+def test_no_test_module_imports_another():
+    """Helpers the tests share live in tests/support/, not in a test module."""
+    tests = PACKAGE.parent / "tests"
+    offenders = {}
+    for path in sorted(tests.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            hits = [n for n in names if n.split(".")[-1].startswith(("test_", "conftest"))]
+            if hits:
+                offenders.setdefault(str(path.relative_to(tests)), []).extend(hits)
+    assert not offenders
