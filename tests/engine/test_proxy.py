@@ -66,7 +66,7 @@ def test_the_subset_prefers_opaque_wide_splats():
 
 
 def test_coverage_subset_lives_in_proxy_and_keeps_the_top_scores(motion):
-    assert coverage_subset.__module__.endswith("engine.proxy")
+    assert coverage_subset.__module__.endswith("engine.track.proxy")
     top = coverage_subset(motion.splats, 100)
     score = coverage_scores(motion.splats).numpy()
     assert coverage_scores(top).numpy().min() >= np.sort(score)[-100] - 1e-12
