@@ -1,1 +1,2 @@
-"""Experiments, examples, report writers and test fixtures: used by the CLI's example/eval commands, scripts/ and tests/, never by the Blender layer or the worker."""
+"""Experiments, examples, report writers and test fixtures: used by the CLI's example and
+eval commands, scripts/ and tests/, never by the Blender layer or the engine."""
