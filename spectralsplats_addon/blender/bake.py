@@ -14,12 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 from mathutils import Matrix
 
+from ..engine.errors import SpectralSplatsError
 from ..engine.result import TrackResult
 from .armature_rig import bone_name, find_rig
 from .keyframes import ensure_fcurve, fcurves_of, write_keys
 
 
-class BakeError(ValueError):
+class BakeError(SpectralSplatsError, ValueError):
     """A result that does not fit the object it is baked onto."""
 
 

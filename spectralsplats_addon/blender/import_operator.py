@@ -10,6 +10,7 @@ from bpy.types import FileHandler, Operator, OperatorFileListElement
 from bpy_extras.io_utils import ImportHelper, orientation_helper
 
 from .display_nodes import DISPLAY_MODES
+from .operator_errors import reports_errors
 
 
 @orientation_helper(axis_forward="Y", axis_up="Z")
@@ -38,6 +39,7 @@ class SPECTRALSPLATS_OT_import_ply(Operator, ImportHelper):
             return [os.path.join(self.directory, f.name) for f in self.files if f.name]
         return [self.filepath]
 
+    @reports_errors
     def execute(self, context):
         from ..engine.errors import SpectralSplatsError
         from .importer import import_splats

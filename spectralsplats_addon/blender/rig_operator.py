@@ -6,6 +6,8 @@ import bpy
 from bpy.props import IntProperty
 from bpy.types import Operator
 
+from .operator_errors import reports_errors
+
 
 class SPECTRALSPLATS_OT_rig(Operator):
     """Rig the active splat object with sparse control points: one bone per control point,
@@ -30,7 +32,9 @@ class SPECTRALSPLATS_OT_rig(Operator):
 
         return poll_splat_object(cls, context)
 
+    @reports_errors
     def execute(self, context):
+        from ..engine.errors import SpectralSplatsError
         from ..engine.rig import build_rig
         from .armature_rig import build_armature
         from .point_object import splats_from_object
@@ -39,7 +43,7 @@ class SPECTRALSPLATS_OT_rig(Operator):
         try:
             rig = build_rig(splats_from_object(obj).means, self.control_points, self.neighbours,
                             seed=self.seed)
-        except ValueError as error:
+        except SpectralSplatsError as error:
             self.report({"ERROR"}, f"{obj.name}: {error}")
             return {"CANCELLED"}
         arm_obj = build_armature(obj, rig)

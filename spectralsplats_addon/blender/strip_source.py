@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 import bpy
 
+from ..engine.errors import SpectralSplatsError
 
-class StripError(ValueError):
+
+class StripError(SpectralSplatsError, ValueError):
     """A strip that cannot serve as the tracking target."""
 
 

@@ -22,6 +22,8 @@ import bpy
 from bpy.props import BoolProperty, FloatProperty, StringProperty
 from bpy.types import Operator
 
+from .operator_errors import report_bug, reports_errors
+
 RUNNING, FINISHED, CANCELLED, FAILED = "RUNNING", "FINISHED", "CANCELLED", "FAILED"
 EXIT_COMPLETE, EXIT_CANCELLED = 0, 4  # the worker's exit codes (docs/job-format.md)
 TIMER_SECONDS = 0.15
@@ -274,16 +276,12 @@ class SPECTRALSPLATS_OT_track(Operator):
             return False
         return context.scene is not None and context.mode == "OBJECT"
 
+    @reports_errors
     def execute(self, context):
-        from ..engine.errors import SpectralSplatsError
-
         background = bpy.app.background or context.window is None
         try:
             session = start_session(context, report=self.report,
                                     echo=_print if background else None)
-        except (ValueError, SpectralSplatsError) as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
         except OSError as error:
             self.report({"ERROR"}, f"could not write the tracking job ({error}): choose another "
                                    "Output folder in the Track panel")
@@ -305,9 +303,11 @@ class SPECTRALSPLATS_OT_track(Operator):
             return {"PASS_THROUGH"}
         try:
             state = session.update(context)
-        except BaseException:
+        except BaseException as error:
             session.cancel(context)  # never leave a worker running or the panel busy
             context.window_manager.event_timer_remove(self._timer)
+            if isinstance(error, Exception):
+                return report_bug(self, error)
             raise
         if state == RUNNING:
             return {"PASS_THROUGH"}

@@ -10,6 +10,7 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, StringProperty
 from bpy.types import PropertyGroup
 
+from ..engine.errors import TrackInputError
 from .point_object import is_splat_object
 
 MODELS = (("direct", "Direct", "Per-frame control-point motion (the paper's direct morph field)"),
@@ -76,18 +77,18 @@ def output_folder(settings) -> str:
 
 
 def resolve_inputs(context, settings) -> TrackInputs:
-    """What the settings name, with the defaults filled in; raises ValueError with advice."""
+    """What the settings name, with the defaults filled in; raises TrackInputError or StripError with advice."""
     from .strip_source import StripError, find_strip, strip_range
 
     scene = context.scene
     target = settings.target or context.active_object
     if not is_splat_object(target):
-        raise ValueError("no splat object to track: import a .ply (File > Import > Gaussian "
-                         "Splat) and select it, or pick it in the Track panel")
+        raise TrackInputError("no splat object to track: import a .ply (File > Import > "
+                              "Gaussian Splat) and select it, or pick it in the Track panel")
     camera = settings.camera or scene.camera
     if camera is None:
-        raise ValueError("the scene has no camera: add one (Add > Camera), set it as the scene "
-                         "camera, or pick one in the Track panel")
+        raise TrackInputError("the scene has no camera: add one (Add > Camera), set it as the "
+                              "scene camera, or pick one in the Track panel")
     editor = scene.sequence_editor
     strip = find_strip(editor, settings.strip)
     if strip is None:

@@ -206,10 +206,11 @@ def merge_reports(reports: list[dict]) -> dict:
     """One report from several (assets run in separate processes): their records and
     commands; minutes summed; the wall time from the earliest start to the latest end where
     the reports hold them, else the sum."""
+    from ..engine.errors import ConfigError
     from ..lab.shift_eval import summarise
 
     if not reports:
-        raise ValueError("no report to merge: name one or more JSON files")
+        raise ConfigError("no report to merge: name one or more JSON files")
     records = [r for rep in reports for r in rep["records"]]
     minutes = sum(rep["minutes"] for rep in reports)
     timed = all("started" in rep and "finished" in rep for rep in reports)

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..engine.errors import SpectralSplatsError
+
 HELP = "render a tracked result (asset + result.npz) to an mp4 or PNGs, beside the footage"
 DEFAULT_FPS = 24.0
 
@@ -43,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="frame rate of a movie (default: the footage's, else 24)")
 
 
-class RenderCommandError(ValueError):
+class RenderCommandError(SpectralSplatsError, ValueError):
     """A result that does not fit the job it is rendered with."""
 
 
@@ -121,7 +123,6 @@ def footage_fps(loaded) -> float | None:
 
 
 def run(args) -> int:
-    from ..engine.errors import SpectralSplatsError
     from ..engine.job import load_job
     from ..engine.result import ResultError, TrackResult
     from ..engine.worker.run_job import JobFootage

@@ -24,6 +24,8 @@ import re
 import sys
 from pathlib import Path
 
+from ..engine.errors import SpectralSplatsError
+
 HELP = "track an asset (.ply) against a video or image sequence; writes a result folder"
 
 MODELS = ("rigid", "direct", "mlp")
@@ -73,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the job and result folder (default ./spectralsplats_out/<asset>)")
 
 
-class UsageError(ValueError):
+class UsageError(SpectralSplatsError, ValueError):
     """A command-line value that cannot be used (the message names the option)."""
 
 

@@ -25,12 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import ResultError
+
 RESULT_VERSION = 1
 MODELS = ("rigid", "direct", "mlp")
-
-
-class ResultError(ValueError):
-    """A result file that cannot be read or is inconsistent."""
 
 
 @dataclass

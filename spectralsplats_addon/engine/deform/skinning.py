@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..errors import ShapeError
 from ..render.projection import quat_to_rotmat
 from ..rig import Rig
 from ..splats import Splats
@@ -27,10 +28,12 @@ from .pose import quat_multiply
 
 def _check(indices: Tensor, weights: Tensor, num_points: int, rotations: Tensor) -> None:
     if indices.shape != weights.shape or indices.ndim != 2 or indices.shape[0] != num_points:
-        raise ValueError(f"indices {tuple(indices.shape)} and weights {tuple(weights.shape)} "
+        raise ShapeError("indices", tuple(indices.shape), f"[N={num_points}, K]",
+                         f"indices {tuple(indices.shape)} and weights {tuple(weights.shape)} "
                          f"must both be [N={num_points}, K]")
     if rotations.ndim != 3 or rotations.shape[-1] != 4:
-        raise ValueError(f"rotations must be [F, P, 4] quaternions, got {tuple(rotations.shape)}")
+        raise ShapeError("rotations", tuple(rotations.shape), "[F, P, 4]",
+                         f"rotations must be [F, P, 4] quaternions, got {tuple(rotations.shape)}")
 
 
 def blend_affine(control_points: Tensor,  # [P, 3] rest positions p_k
