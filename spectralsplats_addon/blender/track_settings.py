@@ -11,17 +11,19 @@ from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, 
 from bpy.types import PropertyGroup
 
 from ..engine.errors import TrackInputError
+from ..engine.vocabulary import DEVICE_TEXT, LOSS_TEXT, MODEL_TEXT, PRESET_TEXT
 from .point_object import is_splat_object
 
-MODELS = (("direct", "Direct", "Per-frame control-point motion (the paper's direct morph field)"),
-          ("mlp", "MLP", "A neural motion field over control points and time, fitted jointly"),
-          ("rigid", "Rigid", "One rigid transform per frame, keyed on the object"))
-LOSSES = (("spectral", "Spectral", "Spectral moments, low to high frequency, then pixels: "
-                                   "finds the target even without overlap"),
-          ("pixel", "Pixel", "Pixel loss only (L1 + D-SSIM): needs a good start"))
-PRESETS = (("robust", "Robust", "More iterations per frame"), ("fast", "Fast", "Fewer iterations"))
-DEVICES = (("auto", "Auto", "CUDA if present, else Apple MPS, else the CPU"),
-           ("cpu", "CPU", ""), ("cuda", "CUDA", ""), ("mps", "MPS", ""))
+
+def enum_items(text: dict[str, tuple[str, str]]) -> tuple[tuple[str, str, str], ...]:
+    """EnumProperty items (name, label, description) of one vocabulary, in its order."""
+    return tuple((name, label, description) for name, (label, description) in text.items())
+
+
+MODELS = enum_items(MODEL_TEXT)
+LOSSES = enum_items(LOSS_TEXT)
+PRESETS = enum_items(PRESET_TEXT)
+DEVICES = enum_items(DEVICE_TEXT)
 
 
 def _is_splat(self, obj):

@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ResultError
+from .vocabulary import MODELS
 
 RESULT_VERSION = 1
-MODELS = ("rigid", "direct", "mlp")
 
 
 @dataclass

@@ -30,8 +30,7 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError
 from ..rig import Rig
-
-MODEL_NAMES: tuple[str, ...] = ("rigid", "direct", "mlp")
+from ..vocabulary import MODELS as MODEL_NAMES
 
 
 class DeformModel(nn.Module):
@@ -95,7 +94,7 @@ def make_model(name: str, rig: Rig, num_frames: int, *, centre=None, size: float
     from .mlp import MlpDeform
     from .rigid import RigidDeform
 
-    classes = {"rigid": RigidDeform, "direct": DirectDeform, "mlp": MlpDeform}
+    classes = {cls.name: cls for cls in (RigidDeform, DirectDeform, MlpDeform)}
     if name not in classes:
         raise ConfigError(f"unknown deformation model {name!r}; choose one of "
                           f"{', '.join(MODEL_NAMES)}")
