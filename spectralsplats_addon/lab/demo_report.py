@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ..engine.deform.pose import asset_size
-from ..engine.deform.skinning import posed_splats
+from ..engine.deform.skinning import pose_splats
 from ..engine.errors import ConfigError
 from ..engine.loss.metrics import psnr
 from ..engine.render.api import render
@@ -57,7 +57,7 @@ class RunScores:
 def _image(motion: KnownMotion, rotations, translations, camera) -> torch.Tensor:
     """The asset skinned by one frame's motion seen by ``camera``: rgb [H, W, 3]."""
     with torch.no_grad():
-        splats = posed_splats(motion.splats, motion.rig, rotations, translations)
+        splats = pose_splats(motion.splats, motion.rig, rotations, translations)
         return render(splats, camera, background=motion.background).rgb
 
 

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from spectralsplats_addon.engine.deform.pose import axis_angle_to_quat, quat_multiply
+from spectralsplats_addon.engine.geometry import axis_angle_to_quat, quat_multiply, quat_to_rotmat
 from spectralsplats_addon.engine.deform.skinning import skin_positions, skin_quaternions
-from spectralsplats_addon.engine.render.projection import quat_to_rotmat
 from spectralsplats_addon.engine.rig import build_rig
 
 
