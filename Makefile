@@ -8,13 +8,17 @@ PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 TORCH     := torch==2.13.0
 
-.PHONY: demo test env build-extension bench clean
+.PHONY: demo test lint env build-extension bench clean
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ruff, pinned in the test extra; its rules are in pyproject.toml.
+lint: $(STAMP)
+	$(PY) -m ruff check .
 
 env: $(STAMP)
 

@@ -62,7 +62,8 @@ class SPECTRALSPLATS_OT_import_ply(Operator, ImportHelper):
             obj.select_set(False)
         for result in imported:
             result.obj.select_set(True)
-            message = f"Imported {result.count:,} splats into {result.obj.name!r} in {result.seconds:.2f} s"
+            message = (f"Imported {result.count:,} splats into {result.obj.name!r} in "
+                       f"{result.seconds:.2f} s")
             if result.dropped:
                 message += f" ({result.dropped:,} invalid splats dropped)"
             self.report({"INFO"}, message)
@@ -89,7 +90,8 @@ class SPECTRALSPLATS_FH_import_ply(FileHandler):
 
 
 def menu_func_import(self, context):
-    self.layout.operator(SPECTRALSPLATS_OT_import_ply.bl_idname, text="Gaussian Splat (.ply, .splat)")
+    self.layout.operator(SPECTRALSPLATS_OT_import_ply.bl_idname,
+                         text="Gaussian Splat (.ply, .splat)")
 
 
 classes = (SPECTRALSPLATS_OT_import_ply, SPECTRALSPLATS_FH_import_ply)

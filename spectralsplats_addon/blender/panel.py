@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bpy
 from bpy.types import Operator, Panel
 
 from . import track_operator
@@ -35,7 +34,8 @@ class SPECTRALSPLATS_OT_check_inputs(Operator):
             return {"CANCELLED"}
         self.report({"INFO"}, f"Ready: {len(frames)} frames ({inputs.first}-{inputs.last}) of "
                               f"{inputs.strip.name!r} ({frames[0].kind} frames "
-                              f"{frames[0].index}-{frames[-1].index}) seen by {inputs.camera.name!r} "
+                              f"{frames[0].index}-{frames[-1].index}) seen by "
+                              f"{inputs.camera.name!r} "
                               f"at {camera.width} x {camera.height}; output in {inputs.output_dir}")
         return {"FINISHED"}
 

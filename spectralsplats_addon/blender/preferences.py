@@ -29,8 +29,8 @@ def env_dir(create: bool = False) -> str:
     try:
         return bpy.utils.extension_path_user(ADDON_ID, path=ENV_FOLDER, create=create)
     except ValueError:  # registered as a plain add-on, not an extension
-        return os.path.join(bpy.utils.user_resource("SCRIPTS", path="spectralsplats", create=create),
-                            ENV_FOLDER)
+        scripts = bpy.utils.user_resource("SCRIPTS", path="spectralsplats", create=create)
+        return os.path.join(scripts, ENV_FOLDER)
 
 
 def preferences(context):
@@ -135,7 +135,8 @@ class SPECTRALSPLATS_OT_setup_environment(Operator):
         if self._steps:
             self._next(context)
             return {"RUNNING_MODAL"}
-        return self._finish(context, f"Tracker environment ready in {env_dir()}", {"INFO"}, {"FINISHED"})
+        return self._finish(context, f"Tracker environment ready in {env_dir()}", {"INFO"},
+                            {"FINISHED"})
 
     def _finish(self, context, message, level, result):
         context.window_manager.event_timer_remove(self._timer)

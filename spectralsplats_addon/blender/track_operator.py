@@ -87,7 +87,7 @@ class TrackSession:
             self.status = (f"Frame {event['frame']} ({event['index'] + 1}/{event['count']}), "
                            f"iteration {event['iteration']}/{event['iterations']} "
                            f"({event.get('phase', '')}), {self.fraction:.0%}"
-                           + (f", ETA {format_seconds(eta, clock=False)}" if eta is not None else ""))
+                           + ("" if eta is None else f", ETA {format_seconds(eta, clock=False)}"))
             self.echo(self.status, force=False)
         elif kind == EventKind.FRAME_FINISHED:
             self.frames_done = int(event["index"]) + 1

@@ -39,7 +39,8 @@ class SpectralSplatsTrackSettings(PropertyGroup):
                             description="The splat object to track (default: the active one)")
     strip: StringProperty(name="Strip", description="The movie or image strip to track against")
     camera: PointerProperty(name="Camera", type=bpy.types.Object, poll=_is_camera,
-                            description="The camera that filmed the strip (default: the scene camera)")
+                            description="The camera that filmed the strip (default: the scene "
+                                        "camera)")
     use_strip_range: BoolProperty(name="Strip's Range", default=True,
                                   description="Track every frame the strip shows")
     frame_start: IntProperty(name="Start", default=1)
@@ -79,7 +80,8 @@ def output_folder(settings) -> str:
 
 
 def resolve_inputs(context, settings) -> TrackInputs:
-    """What the settings name, with the defaults filled in; raises TrackInputError or StripError with advice."""
+    """What the settings name, with the defaults filled in; raises TrackInputError or
+    StripError with advice."""
     from .strip_source import StripError, find_strip, strip_range
 
     scene = context.scene

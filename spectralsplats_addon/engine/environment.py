@@ -2,8 +2,8 @@
 
     python -m spectralsplats_addon.engine.environment
 
-The Blender layer runs this file as a script (``check_interpreter``) with the interpreter named in the
-preferences, so Blender learns about torch, CUDA and gsplat without importing any of them.
+The Blender layer runs this file as a script (``check_interpreter``) with the interpreter named
+in the preferences, so Blender learns about torch, CUDA and gsplat without importing any of them.
 gsplat is looked up, not imported (importing it can start a CUDA build).
 """
 

@@ -63,5 +63,5 @@ class ExitCode(IntEnum):
     STOPPED = 4   # SIGTERM, SIGINT or a cancel: a partial result (complete=false)
 
 
-__all__ = ["MODELS", "RIGID", "CONTROL_POINT_MODELS", "LOSSES", "PRESETS", "DEVICES", "MODEL_TEXT", "LOSS_TEXT", "PRESET_TEXT",
-           "DEVICE_TEXT", "EventKind", "ExitCode"]
+__all__ = ["MODELS", "RIGID", "CONTROL_POINT_MODELS", "LOSSES", "PRESETS", "DEVICES",
+           "MODEL_TEXT", "LOSS_TEXT", "PRESET_TEXT", "DEVICE_TEXT", "EventKind", "ExitCode"]

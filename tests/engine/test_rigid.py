@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from spectralsplats_addon.engine.conventions import Camera
-from spectralsplats_addon.engine.deform.pose import (RigidPose, apply_rigid, asset_centre, asset_size,
-                                               rigid_matrix, rotate_sh, sh_rotation)
+from spectralsplats_addon.engine.deform.pose import (RigidPose, apply_rigid, asset_centre,
+                                                    asset_size, rigid_matrix, rotate_sh,
+                                                    sh_rotation)
 from spectralsplats_addon.engine.geometry import (axis_angle_to_matrix, axis_angle_to_quat,
                                                  quat_multiply, quat_to_rotmat, rotation_angle)
 from spectralsplats_addon.engine.render.api import render

@@ -163,10 +163,10 @@ def track_with_proxy(splats: Splats, rig: Rig, cameras: Camera | Sequence[Camera
                      frames: Sequence[int], model: str = "direct", config=None, *,
                      proxy: int, inflate: bool = True, seed: int = 0, background=None,
                      backend: str = "auto", **kw) -> TrackResult:
-    """engine.track.sequence.track_sequence on ``proxy`` splats of the asset (proxy_subset) with the rig
-    restricted to them; the same arguments otherwise. With ``inflate``, the proxy's splats are
-    first enlarged to render like the full asset at rest from the first camera
-    (inflate_to_match), so the fit does not bend the rig to fill the gaps of a sparser asset.
+    """engine.track.sequence.track_sequence on ``proxy`` splats of the asset (proxy_subset)
+    with the rig restricted to them; the same arguments otherwise. With ``inflate``, the
+    proxy's splats are first enlarged to render like the full asset at rest from the first
+    camera (inflate_to_match), so the fit does not bend the rig to fill the gaps of a sparser asset.
     The motion returned is the rig's, for every splat; psnr is the full asset's (module
     docstring)."""
     from .sequence import track_sequence
@@ -187,4 +187,5 @@ def track_with_proxy(splats: Splats, rig: Rig, cameras: Camera | Sequence[Camera
 
 
 __all__ = ["coverage_scores", "coverage_subset", "grid_cells", "proxy_subset",
-           "inflate_to_match", "restrict_rig", "control_point_motion", "full_asset_psnr", "track_with_proxy"]
+           "inflate_to_match", "restrict_rig", "control_point_motion", "full_asset_psnr",
+           "track_with_proxy"]
