@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bpy
 
+from .compat import material_node_tree, set_modifier_input
 from .point_object import DISPLAY_COLOR
 
 NODE_GROUP_NAME = "SpectralSplats Display"
@@ -27,7 +28,8 @@ def ensure_material():
     if mat is not None:
         return mat
     mat = bpy.data.materials.new(MATERIAL_NAME)
-    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    tree = material_node_tree(mat)
+    nodes, links = tree.nodes, tree.links
     nodes.clear()
     attr = nodes.new("ShaderNodeAttribute")
     attr.attribute_name = DISPLAY_COLOR
@@ -123,9 +125,9 @@ def add_display_modifier(obj, mode: str = "POINTS", size: float = 2.0):
         if item.item_type != "SOCKET" or item.in_out != "INPUT":
             continue
         if item.name == "Ellipsoids":
-            mod[item.identifier] = mode == "ELLIPSOIDS"
+            set_modifier_input(mod, item.identifier, mode == "ELLIPSOIDS")
         elif item.name == "Size":
-            mod[item.identifier] = float(size)
+            set_modifier_input(mod, item.identifier, float(size))
     obj.data.materials.clear()
     obj.data.materials.append(ensure_material())
     return mod
