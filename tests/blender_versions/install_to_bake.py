@@ -22,7 +22,8 @@ def evaluated_splats(obj, native: bool, display_modifier: str):
     point cloud's rotations [N, 4]; before 5.3, the mesh under the display modifier."""
     if native:
         evaluated = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
-        attributes = evaluated.evaluated_geometry().pointcloud.attributes
+        geometry = evaluated.evaluated_geometry()  # holds the cloud while it is read
+        attributes = geometry.pointcloud.attributes
         count = len(attributes["position"].data)
         positions = np.empty(count * 3, dtype=np.float32)
         attributes["position"].data.foreach_get("vector", positions)
@@ -89,6 +90,8 @@ def main(zip_path: str, shot_path: str, out_dir: str) -> None:
     np.savez(f"{out_dir}/evaluated.npz", **evaluated)
 
     evaluated_obj = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    geometry = evaluated_obj.evaluated_geometry() if native else None
+    cloud = geometry.pointcloud if geometry is not None else None
     report = {
         "blender": bpy.app.version_string,
         "python": list(sys.version_info[:2]),
@@ -101,8 +104,7 @@ def main(zip_path: str, shot_path: str, out_dir: str) -> None:
         "rig": sorted(rigged),
         "object": obj.name,
         "object_type": obj.type,
-        "evaluated_type": evaluated_obj.type,
-        "evaluated_splat_type": getattr(evaluated_obj.data, "type", None),
+        "evaluated_splat_type": cloud.type if cloud is not None else None,
         "track": sorted(tracked),
         "tracker_python": module("blender.preferences").tracker_python(bpy.context),
         "fcurves": len(fcurves),
