@@ -51,7 +51,8 @@ def top_strips(editor):
 def action_fcurves(id_data, action):
     """The F-curves of id_data's action: ``action.fcurves`` in 4.2 and 4.3; the channelbag of
     id_data's action slot (assigned if needed) in 4.4+ (slotted actions; 5.0 removed
-    ``Action.fcurves``)."""
+    ``Action.fcurves``), made through the action's first layer and strip in 4.4 and 4.5, by
+    ``anim_utils.action_ensure_channelbag_for_slot`` in 5.0+."""
     if not hasattr(action, "slots"):
         return action.fcurves
     from bpy_extras import anim_utils
@@ -61,15 +62,26 @@ def action_fcurves(id_data, action):
         slot = anim_utils.action_get_first_suitable_slot(action, id_data.id_type) \
             if hasattr(anim_utils, "action_get_first_suitable_slot") else None
         anim.action_slot = slot or action.slots.new(id_data.id_type, id_data.name)
-    return anim_utils.action_ensure_channelbag_for_slot(action, anim.action_slot).fcurves
+    ensure = getattr(anim_utils, "action_ensure_channelbag_for_slot", None)  # 5.0+
+    if ensure is not None:
+        return ensure(action, anim.action_slot).fcurves
+    layer = action.layers[0] if action.layers else action.layers.new("Layer")  # 4.4, 4.5
+    strip = layer.strips[0] if layer.strips else layer.strips.new(type="KEYFRAME")
+    return strip.channelbag(anim.action_slot, ensure=True).fcurves
 
 
 def new_fcurve(fcurves, data_path: str, index: int, group: str):
-    """A new F-curve in group (by name): the group argument is ``action_group`` in 4.2 and 4.3
-    (``Action.fcurves``), ``group_name`` in 4.4+ (a channelbag's F-curves)."""
+    """A new F-curve in group (by name): ``action_group=`` in 4.2 and 4.3 (``Action.fcurves``),
+    ``group_name=`` in 5.0+; in 4.4 and 4.5 a channelbag's ``new`` takes no group, which is
+    then found or made in the channelbag and assigned."""
     if bpy.app.version < (4, 4):
         return fcurves.new(data_path, index=index, action_group=group)
-    return fcurves.new(data_path, index=index, group_name=group)
+    if bpy.app.version >= (5, 0):
+        return fcurves.new(data_path, index=index, group_name=group)
+    fc = fcurves.new(data_path, index=index)
+    groups = fcurves.data.groups
+    fc.group = groups.get(group) or groups.new(group)
+    return fc
 
 
 def has_native_splats() -> bool:
