@@ -197,3 +197,43 @@ def test_the_installed_zip_goes_from_install_to_baked_keys(version, importer, sh
           f"{position_error:.2e} of the asset size, orientations within {angle_error:.2e} rad")
     assert position_error < 1e-4
     assert angle_error < 1e-3
+
+
+READ_CLOUD = """
+import sys
+import bpy
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from spectralsplats_addon.blender.native_splats import splats_from_cloud
+bpy.ops.wm.read_factory_settings(use_empty=True)
+bpy.ops.wm.ply_import(filepath=sys.argv[2])
+s = splats_from_cloud(bpy.context.view_layer.objects.active.data)
+np.savez(sys.argv[3], means=s.means, quats=s.quats, log_scales=s.log_scales,
+         opacity_logits=s.opacity_logits, sh=s.sh)
+"""
+
+
+@pytest.mark.skipif("5.3" not in requested_versions(), reason="needs Blender 5.3 (make test)")
+def test_blenders_own_splat_import_reads_back_as_the_files_splats(tmp_path):
+    """SH degree 3 (lod3.ply): every value of Blender 5.3's splat cloud, read back, is the
+    file's (rest coefficients in the engine's order)."""
+    from spectralsplats_addon.engine.io import load_splats
+
+    ply = ROOT.parent / "shared" / "data" / "real_splats" / "lod3.ply"
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run([str(blender_python("5.3")), "-c", READ_CLOUD, str(ROOT), str(ply),
+                           str(tmp_path / "cloud.npz")], capture_output=True, text=True,
+                          timeout=300, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    cloud = np.load(tmp_path / "cloud.npz")
+    splats = load_splats(ply)[0].to_numpy()
+    assert cloud["sh"].shape == splats.sh.shape == (len(splats), 16, 3)
+    np.testing.assert_array_equal(cloud["means"], splats.means)
+    np.testing.assert_array_equal(cloud["sh"], splats.sh)
+    unit = splats.quats / np.linalg.norm(splats.quats, axis=1, keepdims=True)
+    np.testing.assert_allclose(cloud["quats"], unit, atol=1e-6)
+    np.testing.assert_allclose(cloud["log_scales"], splats.log_scales, atol=1e-5)
+    moderate = np.abs(splats.opacity_logits) < 8  # sigmoid keeps the logit to float32 there
+    np.testing.assert_allclose(cloud["opacity_logits"][moderate],
+                               splats.opacity_logits[moderate], atol=1e-3)
