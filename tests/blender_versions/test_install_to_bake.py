@@ -178,6 +178,10 @@ def test_the_installed_zip_goes_from_install_to_baked_keys(version, importer, sh
         assert report["evaluated_splat_type"] == "GAUSSIAN_SPLAT"
 
     result = TrackResult.load(tmp_path / "out" / "asset" / "result.npz")
+    identity = np.zeros_like(result.rotations)
+    identity[..., 0] = 1.0
+    # Rotated bones, so the orientation check below sees the rig turn the splats.
+    assert quaternion_angle(result.rotations.reshape(-1, 4), identity.reshape(-1, 4)).max() > 1e-2
     splats, rig = shot["splats"], shot["rig"]
     expected = skinned(splats, rig, result.rotations, result.translations)
     evaluated = np.load(tmp_path / "evaluated.npz")
