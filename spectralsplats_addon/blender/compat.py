@@ -28,14 +28,6 @@ def set_modifier_input(mod, identifier: str, value) -> None:
         mod[identifier] = value
 
 
-def get_modifier_input(mod, identifier: str):
-    """The value of a Geometry Nodes modifier input (see set_modifier_input)."""
-    interface = getattr(mod, "properties", None)
-    if interface is not None and hasattr(interface, "inputs"):
-        return getattr(interface.inputs, identifier).value
-    return mod[identifier]
-
-
 def all_strips_name(editor) -> str:
     """The name of the sequence editor's collection of every strip (meta strips' included):
     ``strips_all`` in 4.4+, ``sequences_all`` in 4.2 and 4.3."""
