@@ -10,7 +10,7 @@ Blender's layout (a PointCloud of type GAUSSIAN_SPLAT, from File > Import > PLY 
 
 The display node group turns the splat mesh (after its Armature modifier, which moves the
 centres) into such a cloud. Orientations follow the rig as the engine's skinning does
-(engine/skinning.py): q'_i = normalise(sum_j w_ij s_ij q_k(ij)) * q_i, with q_k each bone's
+(engine/deform/skinning.py): q'_i = normalise(sum_j w_ij s_ij q_k(ij)) * q_i, with q_k each bone's
 pose rotation (Bone Info node) and s = -1 where its w < 0; the rig's K indices and weights per
 splat are the point attributes rig_index_j / rig_weight_j.
 """

@@ -5,7 +5,7 @@
     worker.cancel()                  # SIGTERM, then a kill after a timeout
     worker.returncode                # None while it runs
 
-The worker (``engine/worker.py``, docs/job-format.md) writes one JSON event per line on
+The worker (``engine/worker/main.py``, docs/job-format.md) writes one JSON event per line on
 stdout; its stderr goes to ``worker.log`` in the job folder. A reader thread only parses
 lines and puts dicts on a queue: it never touches bpy.
 

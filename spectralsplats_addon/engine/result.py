@@ -14,7 +14,7 @@ numpy only (the Blender layer reads it). Arrays, F tracked frames, P control poi
     complete         bool        False for a partial result (cancelled or interrupted run)
 
 A control point k moves a splat bound to it by x -> R_k (x - p_k) + p_k + t_k
-(engine/skinning.py); the object's transform applies after the skinning.
+(engine/deform/skinning.py); the object's transform applies after the skinning.
 """
 
 from __future__ import annotations

@@ -26,13 +26,13 @@ import torch
 
 from spectralsplats_addon.engine.conventions import (BlenderCamera, camera_from_blender,
                                                      look_at_matrix_world)
+from spectralsplats_addon.engine.deform.skinning import skin_positions, skin_quaternions
 from spectralsplats_addon.engine.io import write_ply
 from spectralsplats_addon.engine.render.api import render
-from spectralsplats_addon.engine.render.synthetic import make_synthetic_splats
 from spectralsplats_addon.engine.result import TrackResult
 from spectralsplats_addon.engine.rig import build_rig
-from spectralsplats_addon.engine.skinning import skin_positions, skin_quaternions
 from spectralsplats_addon.engine.splats import Splats
+from spectralsplats_addon.lab.synthetic import make_synthetic_splats
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("install_to_bake.py")
