@@ -36,7 +36,7 @@ def reports_errors(execute):
         except SpectralSplatsError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
-        except Exception as error:  # noqa: BLE001 - a programming error, shown as a bug
+        except Exception as error:  # a programming error: shown as a bug
             return report_bug(self, error)
 
     return guarded

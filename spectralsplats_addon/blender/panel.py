@@ -5,8 +5,8 @@ from __future__ import annotations
 from bpy.types import Operator, Panel
 
 from . import track_operator
+from .compat import all_strips_name
 from .operator_errors import reports_errors
-from .strip_source import all_strips_name
 
 
 class SPECTRALSPLATS_OT_check_inputs(Operator):

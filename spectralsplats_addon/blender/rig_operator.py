@@ -12,7 +12,7 @@ from .operator_errors import reports_errors
 class SPECTRALSPLATS_OT_rig(Operator):
     """Rig the active splat object with sparse control points: one bone per control point,
     skinning weights in vertex groups, deformed by an Armature modifier (replaces an
-    earlier rig)"""
+    earlier rig). A splat cloud from Blender 5.3's own importer becomes a splat object first"""
 
     bl_idname = "spectralsplats.rig"
     bl_label = "Rig Gaussian Splats"
@@ -28,8 +28,11 @@ class SPECTRALSPLATS_OT_rig(Operator):
 
     @classmethod
     def poll(cls, context):
+        from .compat import is_native_splat_cloud
         from .point_object import poll_splat_object
 
+        if is_native_splat_cloud(context.active_object):  # Blender 5.3+'s own import
+            return context.mode == "OBJECT"
         return poll_splat_object(cls, context)
 
     @reports_errors
@@ -37,10 +40,14 @@ class SPECTRALSPLATS_OT_rig(Operator):
         from ..engine.errors import SpectralSplatsError
         from ..engine.rig import build_rig
         from .armature_rig import build_armature
+        from .compat import is_native_splat_cloud
+        from .native_splats import adopt_cloud
         from .point_object import splats_from_object
 
         obj = context.active_object
         try:
+            if is_native_splat_cloud(obj):
+                obj = adopt_cloud(obj, context)
             rig = build_rig(splats_from_object(obj).means, self.control_points, self.neighbours,
                             seed=self.seed)
         except SpectralSplatsError as error:
