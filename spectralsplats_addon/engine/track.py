@@ -181,7 +181,10 @@ def _result(scene: _Scene, model: DeformModel, count: int, losses: np.ndarray,
 
 
 def _load_checkpoint(path, model: DeformModel, frames: list[int]) -> TrackResult | None:
-    """The saved partial result, its parameters loaded into ``model``; None if no file."""
+    """The saved partial result, its parameters loaded into ``model``; None if no file, or
+    if a sequential model finished no frame there (its parameters are then those of a stop
+    during the first frame's alignment or fit: the run starts afresh, as an uninterrupted
+    one does)."""
     if path is None:
         raise ConfigError("resume=True needs checkpoint: the path of the result.npz to "
                           "continue from")
@@ -192,6 +195,8 @@ def _load_checkpoint(path, model: DeformModel, frames: list[int]) -> TrackResult
         raise ConfigError(f"{path}: the checkpoint holds model {saved.model!r} for frames "
                           f"{saved.frames.tolist()}, not model {model.name!r} for frames "
                           f"{list(frames)}: track again without resume or name another file")
+    if model.sequential and saved.num_frames == 0:
+        return None
     _load_state(model, saved.extra, path)
     return saved
 
