@@ -153,7 +153,7 @@ def build_job(args):
     VideoError or SplatFileError where an input is wrong."""
     from ..engine.io import read_splats
     from ..engine.job import Job, JobAsset, JobFrame, JobMatte, JobSettings
-    from ..engine.job.model import IDENTITY
+    from ..engine.job.model import IDENTITY, matrix_rows
     from ..engine.rig import build_rig
 
     splats = read_splats(args.asset)
@@ -166,7 +166,7 @@ def build_job(args):
     camera = read_json_argument(args.camera, "--camera")
     if isinstance(camera, dict) and isinstance(camera.get("camera"), dict):
         camera = camera["camera"]  # a job.json: its camera
-    matrix = IDENTITY if args.object_matrix is None else \
+    matrix = matrix_rows(IDENTITY) if args.object_matrix is None else \
         read_json_argument(args.object_matrix, "--object-matrix")
     if isinstance(matrix, dict) and "matrix_world" in matrix:
         matrix = matrix["matrix_world"]

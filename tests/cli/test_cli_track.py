@@ -201,3 +201,14 @@ def test_a_matte_gives_the_targets_their_alpha(clip, inputs, tmp_path, capsys):
         expected = resize_area(clip.frames[index][1], 48, 36)
         np.testing.assert_allclose(alpha, expected, atol=1.0 / 255 + 1e-6)
     capsys.readouterr()
+
+
+def test_without_an_object_matrix_the_asset_stands_at_the_origin(inputs, tmp_path, capsys):
+    """The documented command has no --object-matrix: the identity is written as JSON rows."""
+    args = track_args(inputs, str(inputs / "plate.mp4"), tmp_path / "plain", "--frames", "1-1")
+    at = args.index("--object-matrix")
+    del args[at:at + 2]
+    args[args.index("--iterations") + 1] = "2"
+    assert main(args) == 0, capsys.readouterr().err
+    assert read_job(tmp_path / "plain").asset.matrix_world == tuple(
+        tuple(row) for row in np.eye(4).tolist())
