@@ -19,11 +19,12 @@ A control point k moves a splat bound to it by x -> R_k (x - p_k) + p_k + t_k
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .io.atomic import atomic_file
 
 RESULT_VERSION = 1
 MODELS = ("rigid", "direct", "mlp")
@@ -81,16 +82,14 @@ class TrackResult:
         return int(self.rotations.shape[1])
 
     def save(self, path) -> None:
-        """Writes atomically (a .part file renamed), so a reader never sees half a result."""
-        path = Path(path)
-        part = path.with_name(path.name + ".part")
-        with open(part, "wb") as handle:
+        """Writes atomically (a .part file renamed), so a reader never sees half a result; a
+        link at the path or its .part is replaced, never followed (engine/io/atomic.py)."""
+        with atomic_file(path) as handle:
             np.savez(handle, version=np.int64(RESULT_VERSION), frames=self.frames,
                      rotations=self.rotations, translations=self.translations,
                      object_matrices=self.object_matrices, losses=self.losses, psnr=self.psnr,
                      model=np.str_(self.model), complete=np.bool_(self.complete),
                      **{f"extra_{k}": v for k, v in self.extra.items()})
-        os.replace(part, path)
 
     @classmethod
     def load(cls, path) -> "TrackResult":

@@ -40,7 +40,8 @@ class Rig:
         return int(self.control_points.shape[0])
 
     def save(self, path) -> None:
-        np.savez(Path(path), control_points=self.control_points, indices=self.indices,
+        """To a path (np.savez adds .npz to a name without it) or an open binary file."""
+        np.savez(path if hasattr(path, "write") else Path(path), control_points=self.control_points, indices=self.indices,
                  weights=self.weights, radius=np.float64(self.radius))
 
     @classmethod

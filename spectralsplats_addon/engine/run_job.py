@@ -36,6 +36,7 @@ from .conventions import Camera, camera_from_blender
 from .errors import DeviceError, JobError, VideoError
 from .job import LoadedJob, load_job, resolve
 from .job.model import JobFrame, JobMatte, JobSource
+from .job.output import JobLock, prepare_result
 from .progress import CancelToken
 from .result import TrackResult
 from .video import composite_alpha, fit_size, luminance, open_frames, scale_camera
@@ -240,19 +241,28 @@ def run_job(folder, callback: EventCallback | None = None, cancel: CancelToken |
     or resume=False, starts from the first frame. A cancelled run (``cancel``) returns and
     leaves a result with complete=False holding the frames finished so far.
 
-    Raises JobError (invalid job), DeviceError (device absent) before any work; anything
-    raised while tracking propagates, and the result file keeps the frames finished before.
+    Raises JobError (invalid job, a result path out of the folder, another worker on the
+    job: engine/job/output.py), DeviceError (device absent) before any work; anything raised
+    while tracking propagates, and the result file keeps the frames finished before.
     """
+    started_at = time.perf_counter() if started_at is None else started_at
+    loaded = load_job(folder)
+    device = resolve_device(loaded.job.settings.device)
+    result_path = prepare_result(loaded.folder, loaded.job.outputs.result)
+    with JobLock(loaded.folder):
+        return _run_loaded(loaded, device, result_path, callback, cancel, resume, started_at)
+
+
+def _run_loaded(loaded: LoadedJob, device: str, result_path: Path,
+                callback: EventCallback | None, cancel: CancelToken | None, resume: bool,
+                started_at: float) -> TrackResult:
     import torch
 
     from .track import track_sequence
 
-    started_at = time.perf_counter() if started_at is None else started_at
-    loaded = load_job(folder)
+    folder = loaded.folder
     settings = loaded.job.settings
     config = settings.tracking_config()
-    device = resolve_device(settings.device)
-    result_path = loaded.result_path.resolve()
     done = partial_result_frames(result_path) if resume else None
     footage = JobFootage(loaded, settings.resolution)
     try:

@@ -286,6 +286,18 @@ FIELD_CASES = {
     "tracking settings at odds with each other": (
         _set("settings.config", {"warmup_fraction": 0.5, "spectral_fraction": 0.4}),
         "settings.config", "warmup_fraction (0.5) exceeds spectral_fraction (0.4)"),
+    "result named as the rig": (_set("outputs.result", "./rig.npz"), "outputs.result",
+                                '"./rig.npz" is the job\'s own asset.rig; name another file'),
+    "zero object matrix": (_set("asset.matrix_world", [[0.0] * 4] * 3 + [[0, 0, 0, 1]]),
+                           "asset.matrix_world", "expected an invertible transform, got a "
+                                                 "zero or flat scale"),
+    "flat object matrix": (_set("asset.matrix_world[2]", [0.0, 0.0, 1e-12, 0.0]),
+                           "asset.matrix_world", "expected an invertible transform"),
+    "clip_start after clip_end": (_set("camera.clip_start", 2000.0), "camera",
+                                  "not a usable camera: clip_start (2000) must be less than "
+                                  "clip_end (1000)"),
+    "vanishing lens": (_set("camera.lens", 1e-320), "camera",
+                       "not a usable camera: the focal length is "),
     "unknown preset": (_set("settings.preset", "best"), "settings.preset",
                        'expected one of "fast", "robust", got "best"'),
 }

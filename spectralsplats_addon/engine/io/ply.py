@@ -26,6 +26,7 @@ from plyfile import (PlyData, PlyElement, PlyElementParseError, PlyHeaderParseEr
 
 from ..errors import SplatFileError
 from ..splats import Splats
+from .atomic import atomic_file
 from .decoded import DecodedFile
 from .invalid import find_invalid
 
@@ -229,14 +230,10 @@ def _table_from_splats(splats: Splats) -> np.ndarray:
 
 
 def _write_atomically(path: str, ply: PlyData) -> None:
-    partial = f"{path}.part"
     try:
-        with open(partial, "wb") as stream:
+        with atomic_file(path) as stream:
             ply.write(stream)
-        os.replace(partial, path)
     except OSError as error:
-        if os.path.exists(partial):
-            os.unlink(partial)
         raise SplatFileError(path, f"cannot be written ({error.strerror})",
                              "Check that the folder exists, that the disk has room and that "
                              "you may write there") from None

@@ -14,7 +14,6 @@ numpy, plyfile and (for movies) PyAV only: no torch.
 from __future__ import annotations
 
 import json
-import os
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import numpy as np
 
 from ..errors import JobError, SplatFileError, VideoError
 from ..io import read_splats, write_ply
+from ..io.atomic import atomic_file, inside
 from ..rig import Rig
 from ..splats import Splats
 from .model import Job, JobSource
@@ -79,13 +79,17 @@ def write_job(folder, job: Job, splats: Splats, rig: Rig) -> Path:
     ply_path, rig_path = folder / job.asset.ply, folder / job.asset.rig
     for path in (ply_path, rig_path, folder / job.outputs.result):
         path.parent.mkdir(parents=True, exist_ok=True)
+    outside = [name for name, path in (("asset.ply", ply_path), ("asset.rig", rig_path),
+                                       ("outputs.result", folder / job.outputs.result))
+               if not inside(folder, path)]
+    if outside:
+        raise JobError(folder, [(name, "its folder is a link that leads out of the job "
+                                       "folder; remove the link") for name in outside])
     write_ply(ply_path, splats)
-    rig_part = rig_path.with_name(rig_path.name + ".part.npz")
-    rig.save(rig_part)
-    os.replace(rig_part, rig_path)
-    job_part = job_path.with_name(JOB_FILE + ".part")
-    job_part.write_text(job_json(job), encoding="utf-8")
-    os.replace(job_part, job_path)
+    with atomic_file(rig_path) as handle:
+        rig.save(handle)
+    with atomic_file(job_path) as handle:
+        handle.write(job_json(job).encode("utf-8"))
     return job_path
 
 
