@@ -47,7 +47,21 @@ def footage(tmp_path_factory) -> Path:
     write_index_movie(folder / "shot.mp4", codec="mpeg4", frames=MOVIE_FRAMES, size=(64, 48))
     write_index_sequence(folder, frames=1, name="plate_%04d.png")
     write_index_sequence(folder, frames=1, name="matte_%04d.png", matte=True)
+    write_index_sequence(folder, frames=1, name="small_%04d.png", size=(32, 24), matte=True)
+    (folder / "notes.png").write_text("a text file, not an image\n")
+    (folder / "bomb.png").write_bytes(png_header(100_000, 100_000))
     return folder
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG signature and IHDR chunk claiming width x height RGB pixels, and no pixels."""
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk
+            + struct.pack(">I", zlib.crc32(chunk)))
 
 
 def make_job(footage: Path) -> Job:
@@ -186,6 +200,18 @@ def _set(path: str, value):
     return change
 
 
+def _rename(path: str, name: str):
+    """A change that points the file at ``path`` to ``name`` in the same folder."""
+    keys = [int(k) if k.isdigit() else k for k in re.findall(r"[^.\[\]]+", path)]
+
+    def change(data):
+        target = data
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = str(Path(target[keys[-1]]).with_name(name))
+    return change
+
+
 def _delete(path: str):
     keys = [int(k) if k.isdigit() else k for k in re.findall(r"[^.\[\]]+", path)]
 
@@ -232,6 +258,21 @@ FIELD_CASES = {
                       "file not found: "),
     "missing matte": (_set("frames[3].matte.image", "gone/matte.png"), "frames[3].matte.image",
                       "file not found: "),
+    "a text file as an image": (_rename("frames[3].source.image", "notes.png"),
+                                "frames[3].source.image", "cannot be read: "),
+    "an image of another size": (
+        _rename("frames[3].source.image", "small_0001.png"), "frames[3].source",
+        "small_0001.png is 32 x 24 but frames[0].source is 64 x 48; every frame of a job must "
+        "be the same size"),
+    "a matte of another size": (_rename("frames[3].matte.image", "small_0001.png"),
+                                "frames[3].matte", "the matte small_0001.png is 32 x 24 but "
+                                                   "its footage is 64 x 48"),
+    "a matte without alpha read for its alpha": (
+        _set("frames[3].matte.channel", "alpha"), "frames[3].matte.channel",
+        '"alpha" but matte_0001.png has no alpha channel; use "luminance"'),
+    "an image header claiming 10^10 pixels": (
+        _rename("frames[3].source.image", "bomb.png"), "frames[3].source.image",
+        "cannot be read: "),
     "missing movie": (
         _set("frames[0].source.movie", "missing.mp4"), "frames[0].source.movie",
         "file not found: "),

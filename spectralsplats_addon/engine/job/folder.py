@@ -6,8 +6,8 @@
 
 ``load_job`` checks everything the worker will need before any work starts and raises one
 JobError listing every problem, each with its field path: job.json's fields, the asset and
-the rig (present, readable, made for each other), and the footage (each distinct movie
-opened once for its length, every frame index in range; image files present).
+the rig (present, readable, made for each other), and the footage from its headers
+(engine/job/footage.py: lengths, sizes, mattes).
 numpy, plyfile and (for movies) PyAV only: no torch.
 """
 
@@ -21,12 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import JobError, SplatFileError, VideoError
+from ..errors import JobError, SplatFileError
 from ..io import read_splats, write_ply
 from ..io.atomic import atomic_file, inside
 from ..rig import Rig
 from ..splats import Splats
-from .model import Job, JobSource
+from .footage import check_footage
+from .model import Job
 from .validate import Problem, is_clean, validate_job, version_problem
 
 JOB_FILE = "job.json"
@@ -136,13 +137,7 @@ def load_job(folder) -> LoadedJob:
             and "ply" in asset and "rig" in asset:
         splats, rig = _check_asset(folder, str(asset["ply"]), str(asset["rig"]), problems)
     frames = data.get("frames") if isinstance(data.get("frames"), list) else []
-    uses = []  # (field path, JobSource) of every well-formed source and matte
-    for i, frame in enumerate(frames):
-        for name in ("source", "matte"):
-            where = f"frames[{i}].{name}"
-            if isinstance(frame, dict) and name in frame and clean(where):
-                uses.append((where, JobSource.from_dict(frame[name])))
-    lengths = _check_footage(folder, uses, problems)
+    lengths = check_footage(folder, frames, clean, problems)
     if problems:
         raise JobError(folder, problems)
     return LoadedJob(folder, Job.from_dict(data), splats, rig, lengths)
@@ -222,51 +217,3 @@ def rig_problems(rig: Rig, num_splats: int | None) -> list[Problem]:
         problems.append(("asset.rig", f"weights must be finite, non-negative, and sum to 1 for "
                                       f"each splat; {fix}"))
     return problems
-
-
-# -- footage --------------------------------------------------------------------------------
-
-def _check_footage(folder: Path, uses: list[tuple[str, JobSource]],
-                   problems: list[Problem]) -> dict[str, int]:
-    """Images must exist; each distinct movie is opened once and every index checked
-    against its length. ``uses``: (field path, source). Returns {movie path: frame count}."""
-    movies: dict[str, list[tuple[str, int]]] = {}  # path -> [(field path, index)]
-    images: dict[str, str] = {}  # path -> first field path
-    for where, source in uses:
-        path = str(resolve(folder, source.path))
-        if source.kind == "movie":
-            movies.setdefault(path, []).append((where, source.index))
-        elif path not in images:
-            images[path] = f"{where}.image"
-    for path, where in images.items():
-        if not Path(path).is_file():
-            problems.append((where, f"file not found: {path}; check the path (relative "
-                                    "paths are relative to the job folder)"))
-    lengths = {}
-    for path, users in movies.items():
-        length = _movie_length(path, f"{users[0][0]}.movie", len(users), problems)
-        if length is None:
-            continue
-        lengths[path] = length
-        for where, index in users:
-            if index >= length:
-                problems.append((f"{where}.index", f"frame {index} is beyond the end of the "
-                                                   f"movie: {Path(path).name} has {length} "
-                                                   f"frames, indices 0 to {length - 1}"))
-    return lengths
-
-
-def _movie_length(path: str, where: str, uses: int, problems: list[Problem]) -> int | None:
-    from ..video import open_frames
-
-    used_by = f" ({uses} frames use it)" if uses > 1 else ""
-    if not Path(path).exists():
-        problems.append((where, f"file not found: {path}{used_by}; check the path (relative "
-                                "paths are relative to the job folder)"))
-        return None
-    try:
-        with open_frames(path) as source:
-            return len(source)
-    except VideoError as error:
-        problems.append((where, f"cannot be read{used_by}: {error}"))
-        return None
