@@ -19,12 +19,14 @@ A control point k moves a splat bound to it by x -> R_k (x - p_k) + p_k + t_k
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .io.atomic import atomic_file
+from .io.npz_limits import npz_size_problem
 
 RESULT_VERSION = 1
 MODELS = ("rigid", "direct", "mlp")
@@ -98,13 +100,22 @@ class TrackResult:
             raise ResultError(f"{path}: no result file there; run the tracker first (it writes "
                               "result.npz into the job folder)")
         try:
+            problem = npz_size_problem(path)
+            if problem is not None:
+                raise ResultError(f"{path}: {problem}; it is not a result this build wrote: "
+                                  "track again")
             with np.load(path, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError) as error:
-            raise ResultError(f"{path}: not a readable result file ({error}); track again") from error
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, MemoryError) as error:
+            raise ResultError(f"{path}: not a readable result file ({type(error).__name__}: "
+                              f"{error}); track again") from None
         missing = {"version", "frames", "rotations", "translations"} - set(arrays)
         if missing:
             raise ResultError(f"{path}: missing {', '.join(sorted(missing))}; is it a result.npz?")
+        version = arrays["version"]
+        if version.size != 1 or not np.issubdtype(version.dtype, np.integer):
+            raise ResultError(f"{path}: version must be one integer, got {version.dtype} "
+                              f"{version.shape}; is it a result.npz?")
         if int(arrays["version"]) != RESULT_VERSION:
             raise ResultError(f"{path}: result version {int(arrays['version'])}, this version reads "
                               f"{RESULT_VERSION}; track again with this version")
@@ -116,3 +127,7 @@ class TrackResult:
                        extra={k[6:]: v for k, v in arrays.items() if k.startswith("extra_")})
         except ResultError as error:
             raise ResultError(f"{path}: {error}") from error
+        except (TypeError, ValueError) as error:  # arrays of the wrong kind (text, objects)
+            raise ResultError(f"{path}: an array of the wrong kind ({error}); track "
+                              "again") from None
+

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .io.npz_limits import npz_size_problem
+
 DEFAULT_CONTROL_POINTS = 512
 DEFAULT_NEIGHBOURS = 4
 MIN_SPLATS_PER_CONTROL_POINT = 8  # small assets get fewer control points
@@ -46,7 +48,11 @@ class Rig:
 
     @classmethod
     def load(cls, path) -> "Rig":
-        with np.load(Path(path)) as data:
+        """ValueError for a file whose arrays claim far more than its size (io/npz_limits)."""
+        problem = npz_size_problem(path)
+        if problem is not None:
+            raise ValueError(problem)
+        with np.load(Path(path), allow_pickle=False) as data:
             return cls(data["control_points"], data["indices"], data["weights"],
                        float(data["radius"]))
 

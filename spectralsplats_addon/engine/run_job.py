@@ -38,7 +38,7 @@ from .job import LoadedJob, load_job, resolve
 from .job.model import JobFrame, JobMatte, JobSource
 from .job.output import JobLock, prepare_result
 from .progress import CancelToken
-from .result import TrackResult
+from .result import ResultError, TrackResult
 from .video import composite_alpha, fit_size, luminance, open_frames, scale_camera
 from .video.frame import FrameImage
 
@@ -229,7 +229,12 @@ def partial_result_frames(path: Path) -> int | None:
     """Frames held by a partial (complete=False) result at ``path``; None if there is none."""
     if not path.is_file():
         return None
-    saved = TrackResult.load(path)
+    try:
+        saved = TrackResult.load(path)
+    except ResultError as error:
+        raise JobError(path.parent, [("outputs.result", f"cannot be resumed: {error}; or "
+                                                        "track from the first frame (the "
+                                                        "worker's --no-resume)")]) from None
     return None if saved.complete else saved.num_frames
 
 

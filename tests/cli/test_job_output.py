@@ -123,3 +123,10 @@ def test_a_second_worker_on_a_running_job_exits_2_naming_the_lock(job):
     assert run_job(job).complete
     assert not (job / LOCK_FILE).exists()
     np.testing.assert_array_equal(TrackResult.load(job / "result.npz").frames, [101])
+
+
+def test_a_damaged_result_to_resume_is_a_problem_at_outputs_result(job):
+    (job / "result.npz").write_bytes(b"PK\x03\x04 cut short")
+    with pytest.raises(JobError, match="outputs.result: cannot be resumed: .*BadZipFile"):
+        run_job(job)
+    assert run_job(job, resume=False).complete  # starting again replaces it

@@ -339,6 +339,26 @@ FIELD_CASES = {
                                   "clip_end (1000)"),
     "vanishing lens": (_set("camera.lens", 1e-320), "camera",
                        "not a usable camera: the focal length is "),
+    "scene frame past int64": (_set("frames[0].scene_frame", 2 ** 63), "frames[0].scene_frame",
+                               "expected a number of magnitude at most 1e+09, got "
+                               "9223372036854775808"),
+    "a huge lens": (_set("camera.lens", 1e300), "camera.lens",
+                    "expected a number of magnitude at most 1e+09, got 1e+300"),
+    "seed past 64 bits": (_set("settings.seed", 2 ** 70), "settings.seed",
+                          "expected a number of magnitude at most 1e+09"),
+    "a 5,000-character path": (_set("frames[3].source.image", "x" * 5000),
+                               "frames[3].source.image",
+                               "expected text of at most 4096 characters without NUL bytes, "
+                               "got 5000 characters"),
+    "a NUL byte in a path": (_set("frames[3].source.image", "plate\x00.png"),
+                             "frames[3].source.image", "expected text of at most 4096 "
+                                                       "characters without NUL bytes, got 10 "
+                                                       "characters with a NUL byte"),
+    "32 bands": (_set("settings.config.num_bands", 32), "settings.config.num_bands",
+                 "num_bands must be at most 16"),
+    "a learning rate of 1e30": (_set("settings.config.lr_translation", 1e30),
+                                "settings.config.lr_translation",
+                                "learning rate lr_translation must be above 0 and at most 10"),
     "unknown preset": (_set("settings.preset", "best"), "settings.preset",
                        'expected one of "fast", "robust", got "best"'),
 }
@@ -538,3 +558,32 @@ def test_the_documented_example_is_a_valid_job():
     assert job.frames[2].source == JobSource("/shots/042/pickup_0003.png")
     assert job.camera_for(job.frames[2]).lens == 35.0
     assert Job.from_dict(job.to_dict()) == job
+
+
+def test_a_job_json_nested_100000_deep_is_one_problem(written):
+    folder = written[0]
+    (folder / "job.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert problems_of(folder) == {"job.json": "nested too deeply to be a job; write the job "
+                                               "again"}
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "not a readable rig file (BadZipFile"),
+    (b"PK\x03\x04 broken", "not a readable rig file (BadZipFile"),
+    ("text", "control_points must be real numbers, got <U"),
+    ("radius", "not a readable rig file (TypeError"),
+])
+def test_a_damaged_rig_is_a_problem_at_asset_rig(written, content, message):
+    folder = written[0]
+    rig = folder / "rig.npz"
+    if content == "text":
+        np.savez(rig, control_points=np.array([["a", "b", "c"]]), indices=np.zeros((40, 1), int),
+                 weights=np.ones((40, 1)), radius=1.0)
+    elif content == "radius":
+        np.savez(rig, control_points=np.zeros((1, 3)), indices=np.zeros((40, 1), int),
+                 weights=np.ones((40, 1)), radius=np.zeros(3))
+    else:
+        rig.write_bytes(content)
+    problems = problems_of(folder)
+    assert list(problems) == ["asset.rig"] and problems["asset.rig"].startswith(message), \
+        problems

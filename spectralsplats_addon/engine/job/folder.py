@@ -32,6 +32,7 @@ from .validate import Problem, is_clean, validate_job, version_problem
 
 JOB_FILE = "job.json"
 WEIGHT_SUM_TOLERANCE = 1e-3  # each splat's rig weights sum to 1 within this
+MAX_JOB_BYTES = 64 << 20     # job.json: 64 MiB holds a million frames
 
 
 @dataclass
@@ -149,8 +150,13 @@ def _read_json(folder: Path) -> tuple[object, list[Problem]]:
         where = "no such folder" if not folder.is_dir() else "no job.json in the folder"
         return None, [(JOB_FILE, f"{where} ({path}); write the job first (write_job), or "
                                  "check the folder")]
+    if path.stat().st_size > MAX_JOB_BYTES:
+        return None, [(JOB_FILE, f"{path.stat().st_size} bytes, more than the "
+                                 f"{MAX_JOB_BYTES} a job may have; write the job again")]
     try:
         return json.loads(path.read_text(encoding="utf-8")), []
+    except RecursionError:
+        return None, [(JOB_FILE, "nested too deeply to be a job; write the job again")]
     except UnicodeDecodeError as error:
         return None, [(JOB_FILE, f"not UTF-8 text ({error}); write the job again")]
     except json.JSONDecodeError as error:
@@ -176,7 +182,8 @@ def _check_asset(folder: Path, ply: str, rig_file: str, problems: list[Problem])
     else:
         try:
             rig = Rig.load(rig_path)
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        except (OSError, ValueError, TypeError, KeyError, EOFError,
+                zipfile.BadZipFile) as error:
             problems.append(("asset.rig", f"not a readable rig file ({type(error).__name__}: "
                                           f"{error}); expected control_points, indices, "
                                           "weights and radius; rig the asset again"))
@@ -191,6 +198,9 @@ def rig_problems(rig: Rig, num_splats: int | None) -> list[Problem]:
     0 .. P-1, weights [N, K] finite, non-negative, each row summing to 1."""
     fix = "rig this asset again"
     cp, idx, w = (np.asarray(a) for a in (rig.control_points, rig.indices, rig.weights))
+    for name, array in (("control_points", cp), ("weights", w)):
+        if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+            return [("asset.rig", f"{name} must be real numbers, got {array.dtype}; {fix}")]
     if cp.ndim != 2 or cp.shape[1] != 3 or cp.shape[0] < 1 or not np.isfinite(cp).all():
         return [("asset.rig", f"control_points must be [P, 3] finite numbers with P >= 1, got "
                               f"shape {cp.shape}; {fix}")]

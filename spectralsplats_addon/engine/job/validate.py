@@ -27,6 +27,8 @@ from .schema import (JOB_FIELDS, READABLE_VERSIONS, Array, Const, Number, Object
                      Text)
 
 Problem = tuple[str, str]  # (field path, what is wrong and what is expected)
+MAX_MAGNITUDE = 1e9   # every number of job.json (scene frames, seed, matrices, lens, ...)
+MAX_TEXT = 4096       # characters of a path or a name
 MIN_RELATIVE_DETERMINANT = 1e-9  # |det M| over max|m_ij|^3 of an object matrix's 3 x 3 part
 
 
@@ -77,6 +79,13 @@ def _walk(value, kind, path: str, problems: list[Problem]) -> None:
         _walk_array(value, kind, path, problems)
     elif not _accepts(value, kind):
         problems.append((path, f"expected {describe(kind)}, got {show(value)}"))
+    elif isinstance(kind, Number) and value is not None and abs(value) > MAX_MAGNITUDE:
+        problems.append((path, f"expected a number of magnitude at most {MAX_MAGNITUDE:g}, "
+                               f"got {show(value)}"))
+    elif isinstance(kind, Text) and (len(value) > MAX_TEXT or "\0" in value):
+        problems.append((path, f"expected text of at most {MAX_TEXT} characters without NUL "
+                               f"bytes, got {len(value)} characters"
+                               f"{' with a NUL byte' if chr(0) in value else ''}"))
 
 
 def _walk_object(value, kind: Object, path: str, problems: list[Problem]) -> None:
