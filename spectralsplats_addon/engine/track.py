@@ -45,7 +45,7 @@ from .config import TrackingConfig
 from .conventions import Camera
 from .deform import DeformModel, make_model
 from .deform.regularisers import arap_loss, neighbour_graph, temporal_smoothness
-from .errors import ConfigError
+from .errors import ConfigError, TrackingError
 from .metrics import psnr
 from .multires import ResolutionPyramid, level_mass_gain
 from .progress import CancelToken, EtaClock, ProgressCallback, is_cancelled, progress_event
@@ -201,6 +201,15 @@ def _load_checkpoint(path, model: DeformModel, frames: list[int]) -> TrackResult
     return saved
 
 
+def check_finite(model: DeformModel, frame: int, step: int) -> None:
+    """TrackingError when a step left a parameter NaN or Inf (the optimisation diverged), so
+    that the next render does not blame the asset's splats."""
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        raise TrackingError(f"the tracking diverged at scene frame {frame}, step {step} (a "
+                            "motion parameter became NaN or Inf); lower the learning rates "
+                            "(settings.config lr_*) or use the robust preset")
+
+
 def _fit_frame(scene: _Scene, model: DeformModel, index: int, graph, loss: LossMode,
                background, backend: str, callback, cancel, eta: EtaClock) -> tuple[dict, bool]:
     """config.iterations steps on frame ``index`` (sequential models) -> (last losses,
@@ -241,6 +250,7 @@ def _fit_frame(scene: _Scene, model: DeformModel, index: int, graph, loss: LossM
         optim.zero_grad(set_to_none=True)
         total.backward()
         optim.step()
+        check_finite(model, scene.frames[index], step)
         left = eta.step()
         if callback is not None:
             callback(progress_event(index, step, config.iterations, phase, losses, left))
@@ -368,6 +378,7 @@ def _track_joint(scene: _Scene, model: DeformModel, graph, loss, background, bac
         optim.zero_grad(set_to_none=True)
         total.backward()
         optim.step()
+        check_finite(model, scene.frames[int(batch[0])], step)
         left = eta.step()
         if callback is not None:
             callback(progress_event(int(batch[0]), step, total_steps, phase, values, left))
