@@ -208,7 +208,8 @@ def _rename(path: str, name: str):
         target = data
         for key in keys[:-1]:
             target = target[key]
-        target[keys[-1]] = str(Path(target[keys[-1]]).with_name(name))
+        old = Path(target[keys[-1]])
+        target[keys[-1]] = str(old.parent if name == ".." else old.with_name(name))
     return change
 
 
@@ -273,6 +274,8 @@ FIELD_CASES = {
     "an image header claiming 10^10 pixels": (
         _rename("frames[3].source.image", "bomb.png"), "frames[3].source.image",
         "cannot be read: "),
+    "a folder as a movie": (_rename("frames[0].source.movie", ".."), "frames[0].source.movie",
+                            "is a folder, not a file: "),
     "missing movie": (
         _set("frames[0].source.movie", "missing.mp4"), "frames[0].source.movie",
         "file not found: "),
