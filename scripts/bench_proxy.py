@@ -3,10 +3,10 @@
     python scripts/bench_proxy.py [--frames 3] [--size 128] [--proxies 2000 5000 10000]
                                   [--preset fast] [--model direct] [--no-write]
 
-The donut's known motion (engine/examples.known_motion("donut"): 45,624 splats, 512 control
+The donut's known motion (lab/examples.known_motion("donut"): 45,624 splats, 512 control
 points, training camera) is tracked over its first ``--frames`` frames with the preset, once
-with every splat (engine/track.track_sequence) and once per proxy size
-(engine/proxy.track_with_proxy: the motion fitted on that many splats drives them all). For
+with every splat (engine/track/sequence.track_sequence) and once per proxy size
+(engine/track/proxy.track_with_proxy: the motion fitted on that many splats drives them all). For
 each: seconds per frame (the run's wall time over the frames, first-frame alignment
 included), the mean PSNR of the FULL asset rendered with the recovered motion against the
 target frames, and the mean control-point error against the true motion (as a fraction of the
@@ -54,10 +54,10 @@ def main(argv=None) -> int:
     import torch
 
     from spectralsplats_addon.engine.config import preset
-    from spectralsplats_addon.engine.examples import known_motion, render_clip
-    from spectralsplats_addon.engine.proxy import full_asset_psnr, track_with_proxy
-    from spectralsplats_addon.engine.rigid import asset_size
-    from spectralsplats_addon.engine.track import track_sequence
+    from spectralsplats_addon.lab.examples import known_motion, render_clip
+    from spectralsplats_addon.engine.track.proxy import full_asset_psnr, track_with_proxy
+    from spectralsplats_addon.engine.deform.pose import asset_size
+    from spectralsplats_addon.engine.track.sequence import track_sequence
 
     torch.set_num_threads(os.cpu_count() or 1)
     load_before = os.getloadavg()[0]
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
             f"{args.size} --preset {args.preset} --model {args.model} --proxies "
             f"{' '.join(map(str, args.proxies))}` on {machine_line()}; load average "
             f"{load_before:.2f} at the start, {load_after:.2f} at the end (the cores are "
-            "shared). The donut's known motion (engine/examples: 45,624 splats, 512 control "
+            "shared). The donut's known motion (lab/examples: 45,624 splats, 512 control "
             f"points, {args.size} x {args.size} px training view), frames 1-{args.frames}, "
             f"the \"{args.preset}\" preset, model {args.model}; seconds per frame include the "
             "first frame's rigid alignment. PSNR: the full asset rendered with the recovered "

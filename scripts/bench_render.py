@@ -54,7 +54,7 @@ CASE_ENV = {"OMP_WAIT_POLICY": "passive"}
 def load_scene(name: str):
     """-> (Splats with leaf tensors that require grad, function size -> Camera)."""
     from spectralsplats_addon.engine.io.load import read_splats
-    from spectralsplats_addon.engine.render.synthetic import make_synthetic_splats, synthetic_camera
+    from spectralsplats_addon.lab.synthetic import make_synthetic_splats, synthetic_camera
     from spectralsplats_addon.engine.splats import Splats
 
     if name == "donut":

@@ -5,7 +5,7 @@ spectral phase against the full-size one, on the real donut (CPU).
                                      [--phase-steps 40] [--no-write]
 
 1. One iteration, at each size (square camera framing the donut, 45,624 splats): the pose
-   (axis-angle, translation) moves the asset (engine/rigid.apply_rigid), render() draws it
+   (axis-angle, translation) moves the asset (engine/deform/pose.apply_rigid), render() draws it
    (numba backend), a loss compares it with a target (the asset at its true pose) and the
    backward reaches the pose. Three losses: none (the sum of the image, to time the render
    alone), the pixel loss of the spatial phase (L1 + D-SSIM), and the spectral loss with
@@ -60,11 +60,11 @@ def iteration_times(splats, size: int, runs: int) -> dict:
     """Median ms of one iteration with each loss, and of each loss alone, at size x size."""
     import torch
 
-    from spectralsplats_addon.engine.losses import spatial_loss
+    from spectralsplats_addon.engine.loss.spatial import spatial_loss
     from spectralsplats_addon.engine.render.api import render
-    from spectralsplats_addon.engine.rigid import apply_rigid, asset_centre
-    from spectralsplats_addon.engine.shift_experiment import framing_camera
-    from spectralsplats_addon.engine.spectral import spectral_loss
+    from spectralsplats_addon.engine.deform.pose import apply_rigid, asset_centre
+    from spectralsplats_addon.lab.shift_experiment import framing_camera
+    from spectralsplats_addon.engine.loss.spectral import spectral_loss
 
     camera = framing_camera(splats, size, FILL)
     centre = asset_centre(splats)
@@ -102,10 +102,10 @@ def phase_times(splats, size: int, steps: int) -> dict:
     multi-resolution on and off, from a start shifted one footprint to the right."""
     import numpy as np
 
-    from spectralsplats_addon.engine.shift_experiment import (EXPERIMENT_CONFIG, ShiftCase,
+    from spectralsplats_addon.lab.shift_experiment import (EXPERIMENT_CONFIG, ShiftCase,
                                                               framing_camera, image_plane_shift,
                                                               make_scene)
-    from spectralsplats_addon.engine.track_rigid import track_rigid_frame
+    from spectralsplats_addon.engine.track.rigid import track_rigid_frame
 
     scene = make_scene("donut", splats, framing_camera(splats, size, FILL))
     shift = image_plane_shift(scene.camera, scene.centre.double().numpy(),
@@ -139,7 +139,7 @@ def main(argv=None) -> None:
     import torch
 
     from spectralsplats_addon.engine.io import read_splats
-    from spectralsplats_addon.engine.shift_experiment import EXPERIMENT_CONFIG
+    from spectralsplats_addon.lab.shift_experiment import EXPERIMENT_CONFIG
 
     splats = read_splats(DONUT).to_torch()
     load_before = os.getloadavg()[0]
@@ -160,7 +160,7 @@ def main(argv=None) -> None:
                      f"{ok} |")
         print(lines[-1], flush=True)
 
-    from spectralsplats_addon.engine.shift_experiment import coverage_subset
+    from spectralsplats_addon.lab.shift_experiment import coverage_subset
 
     phase_lines = ["| asset | size | steps | full size | multi-resolution | speed-up | levels used |",
                    "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
@@ -199,11 +199,11 @@ def main(argv=None) -> None:
         f"other settings, bands up to the Nyquist radius), from a start shifted one image "
         f"footprint: wall time with every step at the full size against multi-resolution "
         f"(each step rendered at the lowest side that holds the weighted bands, never below "
-        f"{EXPERIMENT_CONFIG.multiresolution_min_side} px; engine/multires.py). One warm-up "
+        f"{EXPERIMENT_CONFIG.multiresolution_min_side} px; engine/loss/multires.py). One warm-up "
         f"frame of 2 steps first. On the CPU the "
         f"per-splat work (projection, SH, sorting) does not shrink with the image, so the "
         f"gain grows with pixels per splat: the full donut and the {SUBSET:,}-splat coverage "
-        f"subset that the shift experiment tracks (engine/shift_experiment.coverage_subset).",
+        f"subset that the shift experiment tracks (lab/shift_experiment.coverage_subset).",
         "",
         *phase_lines,
     ])

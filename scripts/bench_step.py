@@ -3,13 +3,13 @@ kernels the tracker uses, on the real donut.
 
     python scripts/bench_step.py [--size 128] [--repeats 30] [--no-write]
 
-On the donut's known motion (engine/examples.known_motion("donut"): 45,624 splats, 512
+On the donut's known motion (lab/examples.known_motion("donut"): 45,624 splats, 512
 control points, its training camera at ``--size`` px), frame 2's true control-point motion
 with a small perturbation, float32 as the tracker runs:
 
 - skinning of one frame, forward and forward + backward (a weighted sum of the outputs as
-  the loss): engine/skinning.skin_positions + skin_quaternions against
-  engine/skinning_numba.skin_splats;
+  the loss): engine/deform/skinning.skin_positions + skin_quaternions against
+  engine/deform/skinning_numba.skin_splats;
 - the EWA projection, the same: render/projection.project_gaussians against
   render/projection_numba.project_gaussians_numba;
 - the numba rasterizer, forward and forward + backward;
@@ -47,14 +47,14 @@ def main(argv=None) -> int:
     import torch
 
     from spectralsplats_addon.engine.config import preset
-    from spectralsplats_addon.engine.examples import known_motion, render_clip
+    from spectralsplats_addon.lab.examples import known_motion, render_clip
     from spectralsplats_addon.engine.render.projection import camera_centre, project_gaussians
     from spectralsplats_addon.engine.render.projection_numba import project_gaussians_numba
     from spectralsplats_addon.engine.render.rasterize_numba import rasterize_numba
     from spectralsplats_addon.engine.render.sh import eval_sh_colors
-    from spectralsplats_addon.engine.skinning import skin_positions, skin_quaternions
-    from spectralsplats_addon.engine.skinning_numba import skin_splats
-    from spectralsplats_addon.engine.track import track_sequence
+    from spectralsplats_addon.engine.deform.skinning import skin_positions, skin_quaternions
+    from spectralsplats_addon.engine.deform.skinning_numba import skin_splats
+    from spectralsplats_addon.engine.track.sequence import track_sequence
 
     load_before = os.getloadavg()[0]
     motion = known_motion("donut", 2, args.size)
@@ -159,7 +159,7 @@ def main(argv=None) -> int:
             f"{args.repeats}` on {machine_line()}; load average {load_before:.2f} at the start, "
             f"{load_after:.2f} at the end. The donut (45,624 splats, 512 control points, K = 4) "
             f"at {args.size} x {args.size} px, float32 in and out; medians in ms after a "
-            "warm-up. Reference: the PyTorch code (engine/skinning.py, "
+            "warm-up. Reference: the PyTorch code (engine/deform/skinning.py, "
             "render/projection.py), which the tests hold the compiled kernels to.\n\n"
             "| part | PyTorch forward | PyTorch forward + backward | compiled forward | "
             "compiled forward + backward | speed-up (forward + backward) |\n"

@@ -5,14 +5,14 @@ the 24-frame target.
                                   [--presets robust fast] [--frames 2] [--clip-frames 24]
                                   [--no-grid] [--no-clip] [--no-write]
 
-1. The grid: for each size, the donut's known motion (engine/examples.known_motion("donut"):
+1. The grid: for each size, the donut's known motion (lab/examples.known_motion("donut"):
    45,624 splats, 512 control points, its training camera) over its first ``--frames``
-   frames is tracked by engine/track.track_sequence with each model and preset. Seconds per
+   frames is tracked by engine/track/sequence.track_sequence with each model and preset. Seconds per
    frame = the run's wall time / frames (the first frame's rigid alignment of direct and mlp
    included, so a longer clip costs a little less per frame); PSNR = mean over the frames.
 2. The target: a ``--clip-frames``-frame clip at 128 x 128 with the "fast" preset and the
    direct model, timed once from start to end; target under 3 minutes. Also through a proxy
-   of ``--clip-proxy`` splats (engine/proxy.py), PSNR of the full asset. The clip runs first.
+   of ``--clip-proxy`` splats (engine/track/proxy.py), PSNR of the full asset. The clip runs first.
 Prints the tables and writes them under "## Tracking speed (CPU)" in docs/benchmarks.md.
 """
 
@@ -36,7 +36,7 @@ TARGET_SECONDS = 180.0
 
 def timed_track(motion, targets, model: str, config) -> tuple[float, object]:
     """(wall seconds, TrackResult) of track_sequence over the motion's frames."""
-    from spectralsplats_addon.engine.track import track_sequence
+    from spectralsplats_addon.engine.track.sequence import track_sequence
 
     start = time.perf_counter()
     result = track_sequence(motion.splats, motion.rig, motion.train_camera, targets,
@@ -55,14 +55,14 @@ def main(argv=None) -> int:
     parser.add_argument("--no-clip", action="store_true")
     parser.add_argument("--clip-proxy", type=int, default=10000,
                         help="also time the clip tracked through a proxy of this many splats "
-                             "(engine/proxy.track_with_proxy); 0: not")
+                             "(engine/track/proxy.track_with_proxy); 0: not")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
 
     import numpy as np
 
     from spectralsplats_addon.engine.config import preset
-    from spectralsplats_addon.engine.examples import known_motion, render_clip
+    from spectralsplats_addon.lab.examples import known_motion, render_clip
 
     load_before = os.getloadavg()[0]
     parts = []
@@ -81,7 +81,7 @@ def main(argv=None) -> int:
         print(line, flush=True)
         parts.append(line)
         if args.clip_proxy:
-            from spectralsplats_addon.engine.proxy import track_with_proxy
+            from spectralsplats_addon.engine.track.proxy import track_with_proxy
 
             start = time.perf_counter()
             proxied = track_with_proxy(motion.splats, motion.rig, motion.train_camera, targets,
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
             seconds = time.perf_counter() - start
             verdict = "met" if seconds < TARGET_SECONDS else "missed"
             line = (f"The same through a proxy of {args.clip_proxy:,} splats "
-                    f"(engine/proxy.track_with_proxy): {seconds:.0f} s "
+                    f"(engine/track/proxy.track_with_proxy): {seconds:.0f} s "
                     f"({seconds / args.clip_frames:.1f} s per frame), {verdict}; PSNR of the "
                     f"full asset mean {np.mean(proxied.psnr):.1f} dB, lowest "
                     f"{np.min(proxied.psnr):.1f} dB.")

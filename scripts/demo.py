@@ -5,7 +5,7 @@
 1. imports the real donut (../shared/data/real_splats/donut.ply) into a new .blend through
    the extension's import operator (real Blender: the bpy module) and rigs it with 512
    control points;
-2. makes a target clip of it: a known non-rigid motion (engine/examples "donut": bend, twist,
+2. makes a target clip of it: a known non-rigid motion (lab/examples "donut": bend, twist,
    squash, drift) moved sideways in the camera's image plane so that the first frame shares
    no pixel with the starting pose; writes it as an H.264 movie and adds it to the Video
    Sequencer, with a camera that sees both;
@@ -47,11 +47,11 @@ def shifted_motion(motion, size: int):
     import numpy as np
 
     from spectralsplats_addon.engine.conventions import camera_from_blender
-    from spectralsplats_addon.engine.examples import (NOVEL_VIEW, TRAIN_VIEW,
-                                                      framing_blender_camera, posed_splats,
-                                                      swept_points)
+    from spectralsplats_addon.lab.examples import (NOVEL_VIEW, TRAIN_VIEW, framing_blender_camera,
+                                                   swept_points)
+    from spectralsplats_addon.engine.deform.skinning import posed_splats
     from spectralsplats_addon.engine.render.api import render
-    from spectralsplats_addon.engine.shift_experiment import (image_footprint, image_plane_shift,
+    from spectralsplats_addon.lab.shift_experiment import (image_footprint, image_plane_shift,
                                                               mask_overlap)
 
     rest = motion.splats.to_torch()
@@ -108,8 +108,8 @@ def run(args) -> int:
     import spectralsplats_addon
     from spectralsplats_addon.blender.job_from_scene import job_folder_name
     from spectralsplats_addon.blender.strip_source import top_strips
-    from spectralsplats_addon.engine.demo_report import ReportRun, summary_lines, write_report
-    from spectralsplats_addon.engine.examples import known_motion, render_clip, write_clip
+    from spectralsplats_addon.lab.demo_report import ReportRun, summary_lines, write_report
+    from spectralsplats_addon.lab.examples import known_motion, render_clip, write_clip
     from spectralsplats_addon.engine.result import TrackResult
 
     bpy.ops.wm.read_factory_settings(use_empty=True)

@@ -8,7 +8,7 @@
 For each asset (the synthetic four-ball marker, 600 splats; the real donut's 2,000-splat
 coverage subset), a camera frames it at ``--size`` px and renders the target at its true
 pose; each case starts the tracker from the asset shifted in the image plane by ``radius``
-image footprints in a seeded random direction (engine/shift_experiment.py). Variants:
+image footprints in a seeded random direction (lab/shift_experiment.py). Variants:
 
 - spectral: the spectral phase with multi-resolution (the default), then the spatial phase;
 - spectral-full: the same with every spectral step at the full size;
@@ -49,7 +49,7 @@ DONUT_SUBSET = 2000
 
 def load_scene(name: str, size: int):
     from spectralsplats_addon.engine.io import read_splats
-    from spectralsplats_addon.engine.shift_experiment import (FRAMING_FILL, coverage_subset,
+    from spectralsplats_addon.lab.shift_experiment import (FRAMING_FILL, coverage_subset,
                                                               framing_camera, make_marker_asset,
                                                               make_scene)
 
@@ -64,7 +64,7 @@ def load_scene(name: str, size: int):
 
 def variant_config(variant: str):
     """(TrackingConfig, loss) of a variant."""
-    from spectralsplats_addon.engine.shift_experiment import EXPERIMENT_CONFIG, PIXEL_CONFIG
+    from spectralsplats_addon.lab.shift_experiment import EXPERIMENT_CONFIG, PIXEL_CONFIG
 
     if variant == "spectral":
         return EXPERIMENT_CONFIG, "spectral"
@@ -148,7 +148,7 @@ def main(argv=None) -> None:
     radii = args.radii or (QUICK_RADII if args.quick else RADII)
     directions = args.directions or (4 if args.quick else 8)
 
-    from spectralsplats_addon.engine.shift_experiment import (EXPERIMENT_CONFIG, PIXEL_CONFIG,
+    from spectralsplats_addon.lab.shift_experiment import (EXPERIMENT_CONFIG, PIXEL_CONFIG,
                                                               make_cases, run_case)
 
     started, load_before = time.time(), os.getloadavg()[0]
@@ -182,7 +182,7 @@ def main(argv=None) -> None:
         f"Printed by `python scripts/eval_rigid_shift.py{' --quick' if args.quick else ''}` "
         f"on {machine_line()} ({minutes:.0f} min, load average {load_before:.2f} at the "
         f"start). Seed {args.seed}; {directions} directions per radius; {args.size} x "
-        f"{args.size} px; 150 steps per case (engine/shift_experiment.EXPERIMENT_CONFIG: "
+        f"{args.size} px; 150 steps per case (lab/shift_experiment.EXPERIMENT_CONFIG: "
         f"spectral phase half the steps, 5 bands, depth held in the spectral phase, then L1 + "
         f"D-SSIM; the pixel loss uses "
         f"L1 + D-SSIM on every step with translation learning rate {PIXEL_CONFIG.lr_translation}). "

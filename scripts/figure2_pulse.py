@@ -2,7 +2,7 @@
 
     python scripts/figure2_pulse.py [--out docs/figures/figure2_pulse.png] [--no-basin]
 
-A Gaussian pulse (sigma 0.5) starts at mu = 6, its target at 0 (engine/pulse1d.py). Panels:
+A Gaussian pulse (sigma 0.5) starts at mu = 6, its target at 0 (lab/pulse1d.py). Panels:
 the two pulses; the loss landscapes over mu of plain L2, the single static frequency k = 5,
 and the annealed spectral loss at a few alpha; the trajectories of mu under each loss with the
 same Adam budget; and (unless --no-basin, about a minute on two cores) the final offset from
@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from spectralsplats_addon.engine import pulse1d  # noqa: E402
+from spectralsplats_addon.lab import pulse1d
 
 ROOT = Path(__file__).resolve().parents[1]
 COLOURS = {"l2": "tab:gray", "static_k5": "tab:red", "annealed": "tab:blue",

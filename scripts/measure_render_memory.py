@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from spectralsplats_addon.engine.render import render  # noqa: E402
-from spectralsplats_addon.engine.render.synthetic import (  # noqa: E402
+from spectralsplats_addon.lab.synthetic import (  # noqa: E402
     make_synthetic_splats,
     synthetic_camera,
 )

@@ -5,7 +5,7 @@ the "fast" preset's 120 steps and control-point rate of 3e-3.
         [--variants 150:2e-3 120:2e-3 100:2e-3 120:3e-3 100:3e-3 120:3e-3:0.45 100:3e-3:0.45]
 
 Each variant ITERATIONS:LR_CONTROL_POINTS[:SPECTRAL_FRACTION] tracks the donut's known motion
-(engine/examples.known_motion("donut"), training view) with the direct model and
+(lab/examples.known_motion("donut"), training view) with the direct model and
 preset("fast") with those fields replaced, and prints the wall time and the PSNR of every
 frame against its target (mean and lowest). PSNR does not depend on the machine's load;
 the time does (run one sweep at a time on a quiet machine to compare times).
@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     import numpy as np
 
     from spectralsplats_addon.engine.config import preset
-    from spectralsplats_addon.engine.examples import known_motion, render_clip
+    from spectralsplats_addon.lab.examples import known_motion, render_clip
 
     motion = known_motion("donut", args.frames, args.size)
     targets = render_clip(motion, motion.train_camera)

@@ -2,7 +2,7 @@
 
 One bone per control point k: head at p_k (object-local), tail at p_k + (0, L, 0), roll 0, so
 each bone's rest orientation is the identity and a pose of location t_k and rotation q_k moves
-a splat exactly as the engine's skinning does (engine/skinning.py). The armature is parented
+a splat exactly as the engine's skinning does (engine/deform/skinning.py). The armature is parented
 to the point object with an identity local transform, so both share one frame; moving,
 rotating or scaling the point object carries the rig with it.
 """

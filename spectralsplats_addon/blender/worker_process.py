@@ -5,7 +5,7 @@
     worker.cancel()                  # SIGTERM, then a kill after a timeout
     worker.returncode                # None while it runs
 
-The worker (``engine/worker.py``, docs/job-format.md) writes one JSON event per line on
+The worker (``engine/worker/main.py``, docs/job-format.md) writes one JSON event per line on
 stdout; its stderr goes to ``worker.log`` in the job folder. A reader thread only parses
 lines and puts dicts on a queue: it never touches bpy.
 
@@ -25,7 +25,7 @@ import threading
 from pathlib import Path
 
 from ..engine.errors import WorkerError
-from ..engine.io.atomic import open_new
+from ..engine.atomic import open_new
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the folder holding blender/ and engine/
 LOG_FILE = "worker.log"

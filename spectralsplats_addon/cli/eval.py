@@ -11,7 +11,7 @@ with --results, also the figure beside that page (figures/shift_sequence.png) an
 into the page's section between SECTION_BEGIN and SECTION_END (appended if absent; the rest
 of the page is kept). --from-json rebuilds the outputs from saved records without tracking
 (for instance to merge assets run in separate processes). A progress line goes to stderr,
-the tables to stdout. The engine's work is engine/shift_eval.py.
+the tables to stdout. The engine's work is lab/shift_eval.py.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ class Progress:
 
 def track_assets(args) -> dict:
     """Runs the sweep on each asset; -> the report dict written to JSON."""
-    from ..engine.shift_eval import ShiftRun, load_motion, run_shift_eval, summarise
+    from ..lab.shift_eval import ShiftRun, load_motion, run_shift_eval, summarise
 
     started, load = time.time(), os.getloadavg()[0]
     runs, records = [], []
@@ -206,7 +206,7 @@ def merge_reports(reports: list[dict]) -> dict:
     """One report from several (assets run in separate processes): their records and
     commands; minutes summed; the wall time from the earliest start to the latest end where
     the reports hold them, else the sum."""
-    from ..engine.shift_eval import summarise
+    from ..lab.shift_eval import summarise
 
     if not reports:
         raise ValueError("no report to merge: name one or more JSON files")
@@ -315,7 +315,7 @@ def section_body(report: dict, table_text: str) -> str:
         f"radii {', '.join(f'{x:g}' for x in first['radii'])} image footprints, "
         f"{first['directions']} seeded directions per radius above 0 (one case at 0); the "
         f"start is the rest asset shifted in the training view's image plane "
-        f"(engine/shift_eval.py). PSNR and SSIM: RGB, mean over frames, against the true "
+        f"(lab/shift_eval.py). PSNR and SSIM: RGB, mean over frames, against the true "
         f"motion's render; CP error: mean |p_tracked - p_true| over frames and control "
         f"points, in % of the asset size; a mean, so one run that flies off weighs "
         f"heavily (every run is in {JSON_NAME}).", "",

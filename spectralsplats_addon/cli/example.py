@@ -12,7 +12,7 @@ Writes into OUT:
     camera.json, novel_camera.json              both cameras as Blender camera data
                                                 (engine/conventions.BlenderCamera)
 Scene frames are 1..F; the asset sits in the world at the identity (its object matrix is
-the identity). The engine's work is engine/examples.py. Prints one line per file written.
+the identity). The engine's work is lab/examples.py. Prints one line per file written.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _motion(args):
-    from ..engine.examples import EXAMPLE_NAMES, known_motion
+    from ..lab.examples import EXAMPLE_NAMES, known_motion
 
     common = dict(num_frames=args.frames, size=args.size,
                   num_control_points=args.control_points, seed=args.seed)
@@ -59,7 +59,7 @@ def _motion(args):
 
 def write_example(args) -> list[Path]:
     """Everything the module docstring lists, into args.out; returns the paths written."""
-    from ..engine.examples import render_clip, write_clip
+    from ..lab.examples import render_clip, write_clip
     from ..engine.io import write_ply
     from ..engine.job.model import camera_to_dict
 

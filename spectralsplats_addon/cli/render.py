@@ -4,7 +4,7 @@
     spectralsplats render --job shots/donut --out shots/donut/preview/ --no-side-by-side
 
 For each frame of the result (default: the job's result.npz), the asset's splats are skinned
-by the control-point motion (engine/skinning.py), moved by the frame's object transform, and
+by the control-point motion (engine/deform/skinning.py), moved by the frame's object transform, and
 rendered from the frame's camera at the tracking size (settings.resolution, or
 --resolution), over the frame's background. With --side-by-side (the default) the footage
 (composited over the same background) is on the left and the render on the right. --out
@@ -67,7 +67,7 @@ def posed_splats(splats, rig, rotations, translations):
     """The splats (torch) skinned by one frame: rotations [P, 4], translations [P, 3]."""
     import torch
 
-    from ..engine.skinning import skin_positions, skin_quaternions
+    from ..engine.deform.skinning import skin_positions, skin_quaternions
     from ..engine.splats import Splats
 
     cp = torch.as_tensor(rig.control_points, dtype=splats.means.dtype)
@@ -86,9 +86,9 @@ def render_frames(loaded, result, size: tuple[int, int], footage, side_by_side: 
     import torch
 
     from ..engine.conventions import Camera
-    from ..engine.metrics import psnr
+    from ..engine.loss.metrics import psnr
     from ..engine.render.api import render
-    from ..engine.run_job import job_cameras
+    from ..engine.worker.run_job import job_cameras
 
     cameras = dict(zip((f.scene_frame for f in loaded.job.frames), job_cameras(loaded, size)))
     backgrounds = {f.scene_frame: f.background for f in loaded.job.frames}
@@ -145,7 +145,7 @@ def run(args) -> int:
     from ..engine.errors import SpectralSplatsError
     from ..engine.job import load_job
     from ..engine.result import ResultError, TrackResult
-    from ..engine.run_job import JobFootage
+    from ..engine.worker.run_job import JobFootage
     from ..engine.video.writer import write_frames
 
     footage = None

@@ -252,7 +252,7 @@ def write_job_folder(data: dict, splats, rig, folder: Path) -> bool:
 
 def run(args) -> int:
     from ..engine.errors import ConfigError, DeviceError, JobError, SpectralSplatsError
-    from ..engine.worker import (EXIT_COMPLETE, EXIT_FAILED, EXIT_INVALID, EXIT_STOPPED,
+    from ..engine.worker.main import (EXIT_COMPLETE, EXIT_FAILED, EXIT_INVALID, EXIT_STOPPED,
                                  install_stop_handlers, restore_handlers)
     from ..engine.progress import CancelToken
     from .progress_line import ProgressLine
@@ -271,7 +271,7 @@ def run(args) -> int:
     previous = install_stop_handlers(token)
     line = ProgressLine(sys.stderr)
     try:
-        from ..engine.run_job import run_job
+        from ..engine.worker.run_job import run_job
 
         result = run_job(folder, callback=line, cancel=token, resume=same)
     except (JobError, DeviceError, ConfigError) as error:

@@ -8,7 +8,7 @@ Torch-free (the Blender layer writes it into job.json). Iterations are counted p
                                                                        |<- the rest ->|
 
 During warm-up the annealing parameter alpha is held at ``alpha_start``; during the
-expansion it rises to ``num_bands`` (engine/schedule.py, docs/spectral.md); the spatial phase
+expansion it rises to ``num_bands`` (engine/loss/schedule.py, docs/spectral.md); the spatial phase
 refines with L1 or L2 plus D-SSIM.
 
 Example::

@@ -14,7 +14,7 @@ numpy only (the Blender layer reads it). Arrays, F tracked frames, P control poi
     complete         bool        False for a partial result (cancelled or interrupted run)
 
 A control point k moves a splat bound to it by x -> R_k (x - p_k) + p_k + t_k
-(engine/skinning.py); the object's transform applies after the skinning.
+(engine/deform/skinning.py); the object's transform applies after the skinning.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .io.atomic import atomic_file
-from .io.npz_limits import npz_size_problem
+from .atomic import atomic_file
+from .npz_limits import npz_size_problem
 
 RESULT_VERSION = 1
 MODELS = ("rigid", "direct", "mlp")
@@ -85,7 +85,7 @@ class TrackResult:
 
     def save(self, path) -> None:
         """Writes atomically (a .part file renamed), so a reader never sees half a result; a
-        link at the path or its .part is replaced, never followed (engine/io/atomic.py)."""
+        link at the path or its .part is replaced, never followed (engine/atomic.py)."""
         with atomic_file(path) as handle:
             np.savez(handle, version=np.int64(RESULT_VERSION), frames=self.frames,
                      rotations=self.rotations, translations=self.translations,

@@ -9,7 +9,7 @@ where r is the control-point spacing (the mean distance from a control point to 
 neighbour). The weights are normalised in log space, so a splat far from every control point
 still gets finite weights that sum to 1.
 
-Skinning with these weights (engine/skinning.py) is x' = sum_k w_k (R_k (x - p_k) + p_k + t_k),
+Skinning with these weights (engine/deform/skinning.py) is x' = sum_k w_k (R_k (x - p_k) + p_k + t_k),
 which is what Blender's Armature modifier does with one bone per control point, head at p_k.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io.npz_limits import npz_size_problem
+from .npz_limits import npz_size_problem
 
 DEFAULT_CONTROL_POINTS = 512
 DEFAULT_NEIGHBOURS = 4
@@ -48,7 +48,7 @@ class Rig:
 
     @classmethod
     def load(cls, path) -> "Rig":
-        """ValueError for a file whose arrays claim far more than its size (io/npz_limits)."""
+        """ValueError for a file whose arrays claim far more than its size (engine/npz_limits.py)."""
         problem = npz_size_problem(path)
         if problem is not None:
             raise ValueError(problem)

@@ -11,24 +11,15 @@ import torch
 from mathutils import Matrix
 
 from spectralsplats_addon.blender.armature_rig import bone_name, build_armature, find_rig
-from spectralsplats_addon.blender.display_nodes import MODIFIER_NAME as DISPLAY_MODIFIER
 from spectralsplats_addon.blender.keyframes import fcurves_of
 from spectralsplats_addon.blender.point_object import splats_from_object
-from spectralsplats_addon.engine.rig import build_rig
+from spectralsplats_addon.engine.deform.skinning import skin_positions
 from spectralsplats_addon.engine.result import TrackResult
-from spectralsplats_addon.engine.skinning import skin_positions
+from spectralsplats_addon.engine.rig import build_rig
+from support.blender_scene import evaluated_positions
 
 LOD3 = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real_splats" / "lod3.ply"
 FRAMES = np.arange(5, 11)
-
-
-def evaluated_positions(obj) -> np.ndarray:
-    obj.modifiers[DISPLAY_MODIFIER].show_viewport = False
-    mesh = obj.evaluated_get(bpy.context.evaluated_depsgraph_get()).data
-    out = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
-    mesh.vertices.foreach_get("co", out)
-    obj.modifiers[DISPLAY_MODIFIER].show_viewport = True
-    return out.reshape(-1, 3).astype(np.float64)
 
 
 def random_motion(frames, points, size, seed):

@@ -120,9 +120,9 @@ INSTALL_AND_TRACK = textwrap.dedent("""
 
 
 def test_the_installed_extension_tracks_with_its_own_engine(tmp_path, built_zip):
-    from test_track_operator import (CONTROL_POINTS, add_camera, identity_rotations,
-                                     known_translations, posed_means, render_frames, write_asset,
-                                     write_movie)
+    from support.blender_scene import (CONTROL_POINTS, add_camera, identity_rotations,
+                                       known_translations, posed_means, render_frames,
+                                       write_asset, write_movie)
     from spectralsplats_addon.blender.camera_data import blender_camera_from_object
     from spectralsplats_addon.engine.conventions import camera_from_blender
     from spectralsplats_addon.engine.result import TrackResult

@@ -16,9 +16,9 @@ from spectralsplats_addon.blender.keyframes import fcurves_of
 from spectralsplats_addon.engine.conventions import camera_from_blender
 from spectralsplats_addon.engine.result import TrackResult
 from spectralsplats_addon.engine.rig import build_rig
-from test_bake import evaluated_positions
-from test_track_operator import (CONTROL_POINTS, add_camera, identity_rotations, known_translations,
-                                 posed_means, render_frames, write_asset, write_movie)
+from support.blender_scene import (CONTROL_POINTS, add_camera, evaluated_positions,
+                                   identity_rotations, known_translations, posed_means,
+                                   render_frames, write_asset, write_movie)
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "headless_track.py"
 

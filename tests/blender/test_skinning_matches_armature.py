@@ -13,8 +13,8 @@ from mathutils import Euler, Vector
 from spectralsplats_addon.blender.armature_rig import MODIFIER_NAME, bone_name, build_armature, find_rig
 from spectralsplats_addon.blender.display_nodes import MODIFIER_NAME as DISPLAY_MODIFIER
 from spectralsplats_addon.blender.point_object import splats_from_object
+from spectralsplats_addon.engine.deform.skinning import skin_positions
 from spectralsplats_addon.engine.rig import build_rig
-from spectralsplats_addon.engine.skinning import skin_positions
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real_splats"
 

@@ -8,7 +8,7 @@ import bpy
 import pytest
 
 from spectralsplats_addon.blender.strip_source import StripError, strip_frames
-from spectralsplats_addon.engine.video.testclips import write_index_movie, write_index_sequence
+from spectralsplats_addon.lab.testclips import write_index_movie, write_index_sequence
 
 LOD3 = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real_splats" / "lod3.ply"
 
@@ -70,7 +70,7 @@ def test_check_inputs_gives_a_clear_error(scene_with_splats, tmp_path, problem, 
     if problem == "no strip":
         settings.strip = ""
     elif problem == "sound strip":
-        from spectralsplats_addon.engine.video.testclips import write_audio_only
+        from spectralsplats_addon.lab.testclips import write_audio_only
 
         audio = write_audio_only(tmp_path / "tone.wav")
         editor.strips.new_sound("tone", str(audio), 2, 1)

@@ -12,7 +12,7 @@ import pytest
 from spectralsplats_addon.blender.armature_rig import find_rig
 from spectralsplats_addon.blender.keyframes import fcurves_of
 from spectralsplats_addon.blender.track_operator import start_session
-from test_track_operator import CONTROL_POINTS, make_shot, scene_state
+from support.blender_scene import CONTROL_POINTS, make_shot, scene_state
 
 
 def update_until(session, condition, timeout: float = 60.0) -> str:

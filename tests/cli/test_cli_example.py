@@ -10,12 +10,12 @@ import pytest
 
 from spectralsplats_addon.cli.main import main
 from spectralsplats_addon.engine.conventions import camera_from_blender
-from spectralsplats_addon.engine.examples import known_motion, render_clip
 from spectralsplats_addon.engine.io import read_splats
 from spectralsplats_addon.engine.job.model import camera_from_dict
 from spectralsplats_addon.engine.result import TrackResult
 from spectralsplats_addon.engine.rig import Rig
 from spectralsplats_addon.engine.video import open_frames
+from spectralsplats_addon.lab.examples import known_motion, render_clip
 
 ARGS = ["example", "--asset", "articulated", "--frames", "3", "--size", "32",
         "--control-points", "12"]

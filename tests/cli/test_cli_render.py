@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from spectralsplats_addon.cli.main import main
-from spectralsplats_addon.engine.metrics import psnr
+from spectralsplats_addon.engine.loss.metrics import psnr
 from spectralsplats_addon.engine.result import TrackResult
 from spectralsplats_addon.engine.video import open_frames
 
-from test_worker import FIRST_FRAME, MovingClip, write_clip_job
+from support.moving_clip import FIRST_FRAME, MovingClip, write_clip_job
 
 CONTROL_POINTS = 16
 

@@ -18,12 +18,12 @@ from spectralsplats_addon.cli import main as cli_main
 from spectralsplats_addon.cli.main import main
 from spectralsplats_addon.engine.io import write_ply
 from spectralsplats_addon.engine.job import load_job, read_job
-from spectralsplats_addon.engine.metrics import psnr
+from spectralsplats_addon.engine.loss.metrics import psnr
 from spectralsplats_addon.engine.render.api import render
 from spectralsplats_addon.engine.result import TrackResult
-from spectralsplats_addon.engine.run_job import JobFootage, job_cameras
+from spectralsplats_addon.engine.worker.run_job import JobFootage, job_cameras
 
-from test_worker import OBJECT_MATRIX, ROOT, MovingClip
+from support.moving_clip import OBJECT_MATRIX, ROOT, MovingClip
 
 ITERATIONS = "40"
 

@@ -33,8 +33,8 @@ from spectralsplats_addon.engine.conventions import BlenderCamera, camera_from_b
 from spectralsplats_addon.engine.io import write_ply
 from spectralsplats_addon.engine.render.api import render
 from spectralsplats_addon.engine.result import TrackResult
-from spectralsplats_addon.engine.shift_experiment import make_marker_asset
 from spectralsplats_addon.engine.video import scale_camera
+from spectralsplats_addon.lab.shift_experiment import make_marker_asset
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = ("spectralsplats", "python", ".venv/bin/python", "/path/to/checkout/.venv/bin/python",

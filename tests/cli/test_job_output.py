@@ -5,22 +5,27 @@ checked before any work; a stale .part goes; two workers cannot run one job."""
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from spectralsplats_addon.engine import worker
+from spectralsplats_addon.engine.atomic import open_new
 from spectralsplats_addon.engine.errors import JobError
 from spectralsplats_addon.engine.io import write_ply
-from spectralsplats_addon.engine.io.atomic import open_new
 from spectralsplats_addon.engine.job import load_job, write_job
-from spectralsplats_addon.engine.job.output import LOCK_FILE, JobLock
 from spectralsplats_addon.engine.result import TrackResult
-from spectralsplats_addon.engine.run_job import run_job
+from spectralsplats_addon.engine.worker import main as worker
+from spectralsplats_addon.engine.worker.output import LOCK_FILE, JobLock
+from spectralsplats_addon.engine.worker.run_job import run_job
 
-from test_worker import ROOT, MovingClip, worker_command, write_clip_job
+from support.moving_clip import ROOT, MovingClip, write_clip_job
 
 ITERATIONS = 2
+
+
+def worker_command(folder) -> list[str]:
+    return [sys.executable, "-m", "spectralsplats_addon.engine.worker", str(folder)]
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import pytest
 
 from spectralsplats_addon.engine.progress import CancelToken
 from spectralsplats_addon.engine.result import TrackResult
-from spectralsplats_addon.engine.run_job import run_job
+from spectralsplats_addon.engine.worker.run_job import run_job
 
-from test_worker import MovingClip, write_clip_job
+from support.moving_clip import MovingClip, write_clip_job
 
 ITERATIONS = 6
 

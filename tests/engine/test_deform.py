@@ -11,13 +11,13 @@ import torch
 
 from spectralsplats_addon.engine.deform import MODEL_NAMES, make_model
 from spectralsplats_addon.engine.deform.mlp import TimeNet, positional_encoding
+from spectralsplats_addon.engine.deform.pose import RigidPose, apply_rigid, axis_angle_to_matrix
 from spectralsplats_addon.engine.deform.regularisers import (arap_loss, kabsch_rotations,
                                                               neighbour_graph,
                                                               temporal_smoothness)
+from spectralsplats_addon.engine.deform.skinning import skin_positions, skin_quaternions
 from spectralsplats_addon.engine.errors import ConfigError
 from spectralsplats_addon.engine.rig import build_rig
-from spectralsplats_addon.engine.rigid import RigidPose, apply_rigid, axis_angle_to_matrix
-from spectralsplats_addon.engine.skinning import skin_positions, skin_quaternions
 from spectralsplats_addon.engine.splats import Splats
 
 FRAMES = 3
@@ -75,7 +75,7 @@ def test_every_model_represents_a_global_translation_exactly(asset, name):
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_a_rigid_start_pose_is_a_rigid_motion_about_the_centre(asset, name):
     """init = (v, T) about c: every model's frames give x' = R (x - c) + c + T, as
-    engine/rigid.apply_rigid moves the splats, and the rigid model's object matrix agrees."""
+    engine/deform/pose.apply_rigid moves the splats, and the rigid model's object matrix agrees."""
     means, quats, rig = asset
     pose = RigidPose(np.array([0.2, -0.4, 0.3]), SHIFT)
     centre = torch.tensor([0.1, 0.2, -0.1])

@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from spectralsplats_addon.engine.demo_report import (ReportRun, control_point_error, score_run,
-                                                     summary_lines, write_report)
-from spectralsplats_addon.engine.examples import known_motion
+from spectralsplats_addon.engine.deform.pose import asset_size
 from spectralsplats_addon.engine.result import TrackResult
-from spectralsplats_addon.engine.rigid import asset_size
+from spectralsplats_addon.lab.demo_report import (ReportRun, control_point_error, score_run,
+                                                     summary_lines, write_report)
+from spectralsplats_addon.lab.examples import known_motion
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,14 @@ import pytest
 import torch
 
 from spectralsplats_addon.engine.conventions import camera_from_blender
+from spectralsplats_addon.engine.deform.pose import asset_size
 from spectralsplats_addon.engine.errors import ConfigError, VideoError
-from spectralsplats_addon.engine.examples import (BODY_PARTS, DONUT_PATH, PERIOD_FRAMES,
+from spectralsplats_addon.engine.job.model import camera_from_dict, camera_to_dict
+from spectralsplats_addon.engine.loss.metrics import psnr
+from spectralsplats_addon.engine.video import open_frames
+from spectralsplats_addon.lab.examples import (BODY_PARTS, DONUT_PATH, PERIOD_FRAMES,
                                                   articulated_asset, known_motion, render_clip,
                                                   write_clip)
-from spectralsplats_addon.engine.job.model import camera_from_dict, camera_to_dict
-from spectralsplats_addon.engine.metrics import psnr
-from spectralsplats_addon.engine.rigid import asset_size
-from spectralsplats_addon.engine.video import open_frames
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from spectralsplats_addon.engine import pulse1d
+from spectralsplats_addon.lab import pulse1d
 
 
 @pytest.fixture(scope="module")

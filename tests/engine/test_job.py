@@ -24,7 +24,7 @@ from spectralsplats_addon.engine.job.schema import (JOB_FIELDS, Array, Const, Nu
                                                     OneOf, Text)
 from spectralsplats_addon.engine.rig import Rig, build_rig
 from spectralsplats_addon.engine.splats import Splats
-from spectralsplats_addon.engine.video.testclips import write_index_movie, write_index_sequence
+from spectralsplats_addon.lab.testclips import write_index_movie, write_index_sequence
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL = ROOT.parent / "shared" / "data" / "real_splats"

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from spectralsplats_addon.engine.errors import LossInputError
-from spectralsplats_addon.engine.losses import (
+from spectralsplats_addon.engine.loss.spatial import (
     SSIM_C1,
     SSIM_C2,
     SpatialLoss,

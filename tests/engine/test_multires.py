@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 import torch
 
+from spectralsplats_addon.engine.deform.pose import RigidPose, asset_centre
 from spectralsplats_addon.engine.errors import ConfigError
 from spectralsplats_addon.engine.io import read_splats
-from spectralsplats_addon.engine.multires import (ResolutionPyramid, apply_mass_gain,
+from spectralsplats_addon.engine.loss.multires import (ResolutionPyramid, apply_mass_gain,
                                                   area_downsample, downsample_factor, level_blur,
                                                   level_mass_gain, render_level, side_for_alpha)
 from spectralsplats_addon.engine.render.api import render
-from spectralsplats_addon.engine.render.synthetic import synthetic_camera
-from spectralsplats_addon.engine.rigid import RigidPose, asset_centre
-from spectralsplats_addon.engine.shift_experiment import (coverage_subset, framing_camera,
+from spectralsplats_addon.lab.shift_experiment import (coverage_subset, framing_camera,
                                                           image_plane_shift, make_marker_asset)
+from spectralsplats_addon.lab.synthetic import synthetic_camera
 
 
 @pytest.mark.parametrize("alpha, side", [(0.0, 32), (1.0, 32), (4.0, 32), (4.01, 64), (5.0, 64),

@@ -261,7 +261,7 @@ def test_bad_input_is_a_render_error_that_names_the_problem(change, message):
 @pytest.fixture(scope="module")
 def donut():
     """The real donut (45,624 splats) and the 64 x 64 training camera of its example."""
-    from spectralsplats_addon.engine.examples import known_motion
+    from spectralsplats_addon.lab.examples import known_motion
 
     example = known_motion("donut", 1, 64)
     return example.splats.to_torch(dtype=F64), example.train_camera

@@ -12,18 +12,19 @@ import pytest
 import torch
 
 from spectralsplats_addon.engine.config import TrackingConfig
+from spectralsplats_addon.engine.deform.pose import axis_angle_to_matrix, axis_angle_to_quat
+from spectralsplats_addon.engine.deform.skinning import posed_splats
 from spectralsplats_addon.engine.errors import ConfigError
-from spectralsplats_addon.engine.examples import known_motion, posed_splats, render_clip
-from spectralsplats_addon.engine.proxy import (control_point_motion, coverage_scores,
+from spectralsplats_addon.engine.render.api import render
+from spectralsplats_addon.engine.result import TrackResult
+from spectralsplats_addon.engine.track.proxy import (control_point_motion, coverage_scores,
                                                full_asset_psnr, inflate_to_match,
                                                matrix_quaternion, proxy_subset, restrict_rig,
                                                track_with_proxy)
-from spectralsplats_addon.engine.render.api import render
-from spectralsplats_addon.engine.render.synthetic import make_synthetic_splats
-from spectralsplats_addon.engine.result import TrackResult
-from spectralsplats_addon.engine.rigid import axis_angle_to_matrix, axis_angle_to_quat
-from spectralsplats_addon.engine.shift_experiment import coverage_subset
-from spectralsplats_addon.engine.track import track_sequence
+from spectralsplats_addon.engine.track.sequence import track_sequence
+from spectralsplats_addon.lab.examples import known_motion, render_clip
+from spectralsplats_addon.lab.shift_experiment import coverage_subset
+from spectralsplats_addon.lab.synthetic import make_synthetic_splats
 
 INDICES = [0, 2, 4]   # sequence frames of the clip: scene frames 1, 3, 5
 CONFIG = TrackingConfig(iterations=40, num_bands=5, spectral_fraction=0.5, warmup_fraction=0.1,
@@ -65,7 +66,7 @@ def test_the_subset_prefers_opaque_wide_splats():
 
 
 def test_coverage_subset_lives_in_proxy_and_keeps_the_top_scores(motion):
-    assert coverage_subset.__module__.endswith("engine.proxy")
+    assert coverage_subset.__module__.endswith("engine.track.proxy")
     top = coverage_subset(motion.splats, 100)
     score = coverage_scores(motion.splats).numpy()
     assert coverage_scores(top).numpy().min() >= np.sort(score)[-100] - 1e-12

@@ -17,8 +17,8 @@ from spectralsplats_addon.engine.errors import RenderError
 from spectralsplats_addon.engine.render import render, resolve_backend
 from spectralsplats_addon.engine.render.projection import camera_centre, project_gaussians
 from spectralsplats_addon.engine.render.sh import eval_sh_colors
-from spectralsplats_addon.engine.render.synthetic import make_synthetic_splats, synthetic_camera
 from spectralsplats_addon.engine.splats import SH_C0, Splats
+from spectralsplats_addon.lab.synthetic import make_synthetic_splats, synthetic_camera
 
 F64 = torch.float64
 NUMBA_MODULE = "spectralsplats_addon.engine.render.rasterize_numba"

@@ -16,7 +16,7 @@ from spectralsplats_addon.engine.conventions import Camera
 from spectralsplats_addon.engine.errors import RenderError
 from spectralsplats_addon.engine.render import render
 from spectralsplats_addon.engine.render.gsplat_backend import render_gsplat
-from spectralsplats_addon.engine.render.synthetic import make_synthetic_splats, synthetic_camera
+from spectralsplats_addon.lab.synthetic import make_synthetic_splats, synthetic_camera
 
 F64 = torch.float64
 

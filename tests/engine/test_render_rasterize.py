@@ -17,7 +17,7 @@ from spectralsplats_addon.engine.render import render
 from spectralsplats_addon.engine.render.projection import camera_centre, project_gaussians
 from spectralsplats_addon.engine.render.rasterize_torch import rasterize_torch
 from spectralsplats_addon.engine.render.sh import eval_sh_colors
-from spectralsplats_addon.engine.render.synthetic import make_synthetic_splats, synthetic_camera
+from spectralsplats_addon.lab.synthetic import make_synthetic_splats, synthetic_camera
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real_splats"
 F64 = torch.float64

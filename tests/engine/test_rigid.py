@@ -10,13 +10,13 @@ import pytest
 import torch
 
 from spectralsplats_addon.engine.conventions import Camera
-from spectralsplats_addon.engine.render.api import render
-from spectralsplats_addon.engine.render.synthetic import make_synthetic_splats, synthetic_camera
-from spectralsplats_addon.engine.rigid import (RigidPose, apply_rigid, asset_centre, asset_size,
+from spectralsplats_addon.engine.deform.pose import (RigidPose, apply_rigid, asset_centre, asset_size,
                                                axis_angle_to_matrix, axis_angle_to_quat,
                                                quat_multiply, rigid_matrix, rotate_sh,
                                                rotation_angle, sh_rotation)
+from spectralsplats_addon.engine.render.api import render
 from spectralsplats_addon.engine.render.projection import quat_to_rotmat
+from spectralsplats_addon.lab.synthetic import make_synthetic_splats, synthetic_camera
 
 F64 = torch.float64
 

@@ -10,7 +10,7 @@ import torch
 
 from spectralsplats_addon.engine.config import PRESETS, TrackingConfig, preset
 from spectralsplats_addon.engine.errors import ConfigError
-from spectralsplats_addon.engine.schedule import (
+from spectralsplats_addon.engine.loss.schedule import (
     alpha_at,
     band_weights,
     learning_rate_factor,

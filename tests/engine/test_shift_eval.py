@@ -1,4 +1,4 @@
-"""The shift-radius experiment on clips (engine/shift_eval.py): cases, metrics against the true
+"""The shift-radius experiment on clips (lab/shift_eval.py): cases, metrics against the true
 motion, the tracked records on a tiny clip, summaries, settings."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from spectralsplats_addon.engine.errors import ConfigError
-from spectralsplats_addon.engine.shift_eval import (ShiftRecord, ShiftRun, Truth,
+from spectralsplats_addon.lab.shift_eval import (ShiftRecord, ShiftRun, Truth,
                                                     control_point_error, load_motion,
                                                     make_cases, motion_metrics, run_shift_eval,
                                                     spectral_gain, subset_motion, summarise)
@@ -50,8 +50,8 @@ def _project(camera, point) -> np.ndarray:
 
 class TestCases:
     def test_start_moves_the_centre_by_radius_footprints_in_the_image(self, truth):
-        from spectralsplats_addon.engine.rigid import asset_centre
-        from spectralsplats_addon.engine.shift_experiment import image_footprint
+        from spectralsplats_addon.engine.deform.pose import asset_centre
+        from spectralsplats_addon.lab.shift_experiment import image_footprint
 
         run = dataclasses.replace(TINY, radii=(0.0, 0.5, 1.5), directions=3, seed=4)
         cases = make_cases(truth, run)
@@ -182,7 +182,7 @@ class TestSettings:
 
 class TestSubset:
     def test_proxy_keeps_rig_rows_and_motion(self):
-        from spectralsplats_addon.engine.examples import known_motion
+        from spectralsplats_addon.lab.examples import known_motion
 
         full = known_motion("articulated", num_frames=2, size=48, num_control_points=16,
                             fill=TINY.fill)

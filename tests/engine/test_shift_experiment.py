@@ -11,7 +11,7 @@ import torch
 
 from spectralsplats_addon.engine.errors import ConfigError
 from spectralsplats_addon.engine.io import read_splats
-from spectralsplats_addon.engine.shift_experiment import (EXPERIMENT_CONFIG, FRAMING_FILL,
+from spectralsplats_addon.lab.shift_experiment import (EXPERIMENT_CONFIG, FRAMING_FILL,
                                                           PIXEL_CONFIG, coverage_subset,
                                                           framing_camera, image_footprint,
                                                           image_plane_shift, make_cases,

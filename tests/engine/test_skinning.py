@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from spectralsplats_addon.engine.deform.pose import axis_angle_to_quat, quat_multiply
+from spectralsplats_addon.engine.deform.skinning import skin_positions, skin_quaternions
 from spectralsplats_addon.engine.render.projection import quat_to_rotmat
 from spectralsplats_addon.engine.rig import build_rig
-from spectralsplats_addon.engine.rigid import axis_angle_to_quat, quat_multiply
-from spectralsplats_addon.engine.skinning import skin_positions, skin_quaternions
 
 
 def random_rig(n=300, frames=3, seed=0):

@@ -1,4 +1,4 @@
-"""The compiled one-frame skinning against the torch reference (engine/skinning.py):
+"""The compiled one-frame skinning against the torch reference (engine/deform/skinning.py):
 forward, gradients in rotations and translations, dtypes, errors, the real donut's rig."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
+from spectralsplats_addon.engine.deform.skinning import skin_positions, skin_quaternions
+from spectralsplats_addon.engine.deform.skinning_numba import skin_splats
 from spectralsplats_addon.engine.errors import SkinningError
-from spectralsplats_addon.engine.examples import known_motion
 from spectralsplats_addon.engine.rig import build_rig
-from spectralsplats_addon.engine.skinning import skin_positions, skin_quaternions
-from spectralsplats_addon.engine.skinning_numba import skin_splats
+from spectralsplats_addon.lab.examples import known_motion
 
 F64 = torch.float64
 

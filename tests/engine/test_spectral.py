@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from spectralsplats_addon.engine.errors import LossInputError
-from spectralsplats_addon.engine.schedule import band_weights
-from spectralsplats_addon.engine.spectral import (
+from spectralsplats_addon.engine.loss.schedule import band_weights
+from spectralsplats_addon.engine.loss.spectral import (
     SpectralLoss,
     band_losses,
     column_multiplicity,

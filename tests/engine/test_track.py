@@ -9,15 +9,15 @@ import pytest
 import torch
 
 from spectralsplats_addon.engine.config import TrackingConfig
+from spectralsplats_addon.engine.deform.pose import RigidPose, asset_size
 from spectralsplats_addon.engine.errors import ConfigError, LossInputError
-from spectralsplats_addon.engine.metrics import psnr
+from spectralsplats_addon.engine.loss.metrics import psnr
 from spectralsplats_addon.engine.progress import CancelToken
 from spectralsplats_addon.engine.render.api import render
 from spectralsplats_addon.engine.result import TrackResult
 from spectralsplats_addon.engine.rig import build_rig
-from spectralsplats_addon.engine.rigid import RigidPose, asset_size
-from spectralsplats_addon.engine.shift_experiment import framing_camera, make_marker_asset
-from spectralsplats_addon.engine.track import _Scene, track_sequence, unlocked_frames
+from spectralsplats_addon.engine.track.sequence import _Scene, track_sequence, unlocked_frames
+from spectralsplats_addon.lab.shift_experiment import framing_camera, make_marker_asset
 
 FRAMES = [10, 11]
 CONFIG = TrackingConfig(iterations=30, num_bands=5, spectral_fraction=0.5, warmup_fraction=0.1,

@@ -8,12 +8,13 @@ import pytest
 import torch
 
 from spectralsplats_addon.engine.config import TrackingConfig
+from spectralsplats_addon.engine.deform.pose import RigidPose
 from spectralsplats_addon.engine.errors import ConfigError, LossInputError
 from spectralsplats_addon.engine.progress import CancelToken, EtaClock, progress_event
-from spectralsplats_addon.engine.rigid import RigidPose
-from spectralsplats_addon.engine.shift_experiment import (framing_camera, image_plane_shift,
+from spectralsplats_addon.engine.track.rigid import track_rigid, track_rigid_frame
+from spectralsplats_addon.engine.track.step import VectorAdam
+from spectralsplats_addon.lab.shift_experiment import (framing_camera, image_plane_shift,
                                                           make_marker_asset, make_scene)
-from spectralsplats_addon.engine.track_rigid import VectorAdam, track_rigid, track_rigid_frame
 
 CONFIG = TrackingConfig(iterations=100, num_bands=5, spectral_fraction=0.5, warmup_fraction=0.1,
                         lr_translation=0.06, lr_rotation=0.003, lr_final_fraction=0.3)

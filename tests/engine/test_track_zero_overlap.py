@@ -3,7 +3,7 @@ the spectral loss (>= 30 dB mean PSNR on the training view) and not with the pix
 
 The start is the whole asset shifted in the image plane by 1.0 footprint, so that its render
 shares no pixel with the first target. track_sequence aligns the first frame rigidly from there
-(config.align_first_frame, engine/align.py: the same steps for both losses), then the direct
+(config.align_first_frame, engine/track/align.py: the same steps for both losses), then the direct
 model tracks every frame. Measured, frames 1-3: spectral 65.4 / 54.8 / 54.2 dB, pixel 19.6 /
 20.1 / 20.3 dB (seed 0); seeds 1 and 2 gave 68.8 / 56.6 / 54.1 and 61.9 / 55.6 / 52.2 dB
 spectral, 19.5-20.3 dB pixel. About 9 s on 2 cores.
@@ -18,12 +18,12 @@ import pytest
 import torch
 
 from spectralsplats_addon.engine.config import TrackingConfig
-from spectralsplats_addon.engine.examples import known_motion, render_clip
+from spectralsplats_addon.engine.deform.pose import RigidPose, asset_centre
 from spectralsplats_addon.engine.render.api import render
-from spectralsplats_addon.engine.rigid import RigidPose, asset_centre
-from spectralsplats_addon.engine.shift_experiment import (image_footprint, image_plane_shift,
+from spectralsplats_addon.engine.track.sequence import track_sequence
+from spectralsplats_addon.lab.examples import known_motion, render_clip
+from spectralsplats_addon.lab.shift_experiment import (image_footprint, image_plane_shift,
                                                           mask_overlap)
-from spectralsplats_addon.engine.track import track_sequence
 
 SIZE, FRAMES, FILL, SHIFT_FOOTPRINTS, DIRECTION_DEG = 64, 3, 0.2, 1.0, 200.0
 DIRECT = TrackingConfig(iterations=40, num_bands=5, spectral_fraction=0.5, warmup_fraction=0.1,

@@ -17,8 +17,8 @@ from spectralsplats_addon.engine.conventions import Camera
 from spectralsplats_addon.engine.errors import FrameRangeError, VideoError
 from spectralsplats_addon.engine.video import (
     FrameImage, composite, fit_size, list_sequence, open_frames, resize_area, scale_camera)
-from spectralsplats_addon.engine.video import testclips as tc
 from spectralsplats_addon.engine.video.resize import axis_weights
+from spectralsplats_addon.lab import testclips as tc
 
 W, H, N = 64, 48, 40
 

@@ -17,8 +17,8 @@ import torch
 
 from spectralsplats_addon.engine.io import read_splats
 from spectralsplats_addon.engine.render import render
-from spectralsplats_addon.engine.render.synthetic import make_synthetic_splats, synthetic_camera
 from spectralsplats_addon.engine.splats import Splats
+from spectralsplats_addon.lab.synthetic import make_synthetic_splats, synthetic_camera
 
 pytestmark = pytest.mark.gpu
 

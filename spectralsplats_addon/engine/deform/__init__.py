@@ -5,7 +5,7 @@ Every model is a ``DeformModel`` (an ``nn.Module``) with
     forward(frame_indices [F] long) -> (rotations [F, P, 4] unit quaternions w x y z,
                                         translations [F, P, 3] object-local units)
 
-which engine/skinning.py turns into splat positions x' = sum_k w_k (R_k (x - p_k) + p_k + t_k)
+which engine/deform/skinning.py turns into splat positions x' = sum_k w_k (R_k (x - p_k) + p_k + t_k)
 and orientations. Three models (``make_model``):
 
 - "rigid":  one axis-angle v_f and translation T_f per frame about the asset centre c,

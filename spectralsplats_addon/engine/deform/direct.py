@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..rigid import RigidPose, axis_angle_to_quat
 from . import DeformModel
+from .pose import RigidPose, axis_angle_to_quat
 
 
 class DirectDeform(DeformModel):

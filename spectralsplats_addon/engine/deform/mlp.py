@@ -25,8 +25,8 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ..rigid import RigidPose, axis_angle_to_quat, quat_multiply
 from . import DeformModel
+from .pose import RigidPose, axis_angle_to_quat, quat_multiply
 
 
 def positional_encoding(x: Tensor, frequencies: int) -> Tensor:

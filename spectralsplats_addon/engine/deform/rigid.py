@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..rigid import RigidPose, axis_angle_to_matrix, axis_angle_to_quat, rigid_matrix
 from . import DeformModel
+from .pose import RigidPose, axis_angle_to_matrix, axis_angle_to_quat, rigid_matrix
 
 
 class RigidDeform(DeformModel):
@@ -56,7 +56,7 @@ class RigidDeform(DeformModel):
             self.tau[index] = self.tau[index - 1]
 
     def object_matrices(self) -> np.ndarray:
-        """[F, 4, 4] the object transform of every frame (engine/rigid.rigid_matrix)."""
+        """[F, 4, 4] the object transform of every frame (engine/deform/pose.rigid_matrix)."""
         v = self.rotvec.detach().double().cpu().numpy()
         T = self.size * self.tau.detach().double().cpu().numpy()
         c = self.centre.double().cpu().numpy()

@@ -26,7 +26,7 @@ from plyfile import (PlyData, PlyElement, PlyElementParseError, PlyHeaderParseEr
 
 from ..errors import SplatFileError
 from ..splats import Splats
-from .atomic import atomic_file
+from ..atomic import atomic_file
 from .decoded import DecodedFile
 from .invalid import find_invalid
 

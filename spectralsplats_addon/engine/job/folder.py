@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import JobError, SplatFileError
 from ..io import read_splats, write_ply
-from ..io.atomic import atomic_file, inside
+from ..atomic import atomic_file, inside
 from ..rig import Rig
 from ..splats import Splats
 from .footage import check_footage

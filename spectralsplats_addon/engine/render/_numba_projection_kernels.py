@@ -36,7 +36,7 @@ import math
 import numba
 import numpy as np
 
-from ._numba_quaternions import rotation, rotation_backward, unit_quat
+from .numba_helpers import rotation, rotation_backward, unit_quat
 from .projection import ALPHA_THRESHOLD, FOV_CLAMP_MARGIN, MAX_EXTEND
 
 

@@ -77,7 +77,7 @@ def render(
     dtype, mismatched shapes, NaN/Inf or zero-length quaternions (naming the field), a bad
     background or sh_degree, cameras of different sizes, or an unknown or unusable backend.
 
-    eps2d and mass_eps2d serve renders at reduced resolution (engine/multires.py): with
+    eps2d and mass_eps2d serve renders at reduced resolution (engine/loss/multires.py): with
     mass_eps2d set, each splat's opacity is scaled by sqrt(det(M + (mass_eps2d - eps2d) I) /
     det M) (M its blurred 2D covariance, no gradient through the factor), so it carries the
     alpha mass it would have with mass_eps2d of blur. The CPU backends only.

@@ -3,7 +3,7 @@
 Tile binning (16 x 16 tiles, one counting sort of the depth-sorted splats), a forward
 kernel that walks each tile's splats front to back over only the pixels each one can
 reach, and a backward kernel that walks them back to front; both in Numba
-(``_numba_kernels``), wrapped in a ``torch.autograd.Function``. Kernels compile once per
+(``_numba_rasterize_kernels``), wrapped in a ``torch.autograd.Function``. Kernels compile once per
 machine (``cache=True``); the first call in a fresh cache pays the compile.
 
     >>> image, alpha = rasterize_numba(means2d, conics, colors, opacities, depths, radii, 64, 48)
@@ -19,8 +19,9 @@ import torch
 from torch import Tensor
 
 from ..errors import RenderError
-from . import _numba_kernels as kernels
+from . import _numba_rasterize_kernels as kernels
 from .cpu_arrays import check_cpu_tensors, float64_array
+from .numba_helpers import sum_chunks
 
 
 def rasterize_numba(
@@ -77,7 +78,7 @@ class _RasterizeNumba(torch.autograd.Function):
         v_a = float64_array(v_alpha) if v_alpha is not None else np.zeros((h, w))
         chunks = kernels.backward(offsets, tile_splats, boxes, m, cn, col, op, bg, t_final,
                                   count, v_img, v_a, tiles_x, numba.get_num_threads())
-        g = torch.from_numpy(kernels.sum_chunks(chunks)).to(ctx.dtype)
+        g = torch.from_numpy(sum_chunks(chunks)).to(ctx.dtype)
         v_bg = torch.from_numpy(np.einsum("hw,hwd->d", t_final, v_img)).to(ctx.dtype)
         G = kernels
         return (g[:, G.G_MX:G.G_MY + 1], g[:, G.G_A:G.G_C + 1], g[:, G.G_COL:], g[:, G.G_O],

@@ -27,13 +27,13 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .conventions import Camera
-from .errors import ConfigError
-from .metrics import psnr
-from .render.api import render
-from .result import TrackResult
-from .rig import Rig
-from .splats import Splats
+from ..conventions import Camera
+from ..errors import ConfigError
+from ..loss.metrics import psnr
+from ..render.api import render
+from ..result import TrackResult
+from ..rig import Rig
+from ..splats import Splats
 
 
 def coverage_scores(splats: Splats) -> torch.Tensor:
@@ -139,14 +139,15 @@ def control_point_motion(result: TrackResult, control_points: np.ndarray
     with the object's transform [[R, b], [0, 1]] folded in: R_k' = R R_k,
     t_k' = R (p_k + t_k) + b - p_k. Skinning with them gives R x_skinned + b, since each
     splat's weights sum to 1."""
-    from .examples import _quat_mul
+    from ..deform.pose import quat_multiply
 
     rotations = result.rotations.astype(np.float64)
     translations = result.translations.astype(np.float64)
     cp = np.asarray(control_points, dtype=np.float64)
     for f, matrix in enumerate(result.object_matrices.astype(np.float64)):
         rot, b = matrix[:3, :3], matrix[:3, 3]
-        rotations[f] = _quat_mul(matrix_quaternion(rot)[None], rotations[f])
+        rotations[f] = quat_multiply(torch.as_tensor(matrix_quaternion(rot)[None]),
+                                     torch.as_tensor(rotations[f])).numpy()
         translations[f] = (cp + translations[f]) @ rot.T + b - cp
     return rotations.astype(np.float32), translations.astype(np.float32)
 
@@ -155,7 +156,7 @@ def full_asset_psnr(splats: Splats, rig: Rig, result: TrackResult, cameras, targ
                     background=None, backend: str = "auto") -> np.ndarray:
     """PSNR (dB, RGB) of every tracked frame of the full asset, moved by ``result``
     (control_point_motion), against its target.  -> [F]"""
-    from .examples import posed_splats
+    from ..deform.skinning import posed_splats
 
     frames = list(result.frames)
     cams = [cameras] * len(frames) if isinstance(cameras, Camera) else list(cameras)
@@ -176,13 +177,13 @@ def track_with_proxy(splats: Splats, rig: Rig, cameras: Camera | Sequence[Camera
                      frames: Sequence[int], model: str = "direct", config=None, *,
                      proxy: int, inflate: bool = True, seed: int = 0, background=None,
                      backend: str = "auto", **kw) -> TrackResult:
-    """engine.track.track_sequence on ``proxy`` splats of the asset (proxy_subset) with the rig
+    """engine.track.sequence.track_sequence on ``proxy`` splats of the asset (proxy_subset) with the rig
     restricted to them; the same arguments otherwise. With ``inflate``, the proxy's splats are
     first enlarged to render like the full asset at rest from the first camera
     (inflate_to_match), so the fit does not bend the rig to fill the gaps of a sparser asset.
     The motion returned is the rig's, for every splat; psnr is the full asset's (module
     docstring)."""
-    from .track import track_sequence
+    from .sequence import track_sequence
 
     subset, indices = proxy_subset(splats, proxy, seed)
     factor = 1.0

@@ -2,7 +2,7 @@
 
     result = run_job("shot_042", callback=print)      # TrackResult, also in shot_042/result.npz
 
-The glue between the job format (engine/job) and the sequence tracker (engine/track.py):
+The glue between the job format (engine/job) and the sequence tracker (engine/track/sequence.py):
 
 - the job is loaded and validated first (``load_job``: JobError before any work starts);
 - device "auto" is cuda if torch sees a CUDA device, else mps, else cpu; a device that was
@@ -31,16 +31,16 @@ from typing import Callable
 
 import numpy as np
 
-from .align import ALIGN_PHASE
-from .conventions import Camera, camera_from_blender
-from .errors import DeviceError, JobError, VideoError
-from .job import LoadedJob, load_job, resolve
-from .job.model import JobFrame, JobMatte, JobSource
-from .job.output import JobLock, prepare_result
-from .progress import CancelToken
-from .result import ResultError, TrackResult
-from .video import composite_alpha, fit_size, luminance, open_frames, scale_camera
-from .video.frame import FrameImage
+from ..conventions import Camera, camera_from_blender
+from ..errors import DeviceError, JobError, VideoError
+from ..job import LoadedJob, load_job, resolve
+from ..job.model import JobFrame, JobMatte, JobSource
+from .output import JobLock, prepare_result
+from ..progress import CancelToken
+from ..result import ResultError, TrackResult
+from ..track.align import ALIGN_PHASE
+from ..video import composite_alpha, fit_size, luminance, open_frames, scale_camera
+from ..video.frame import FrameImage
 
 EventCallback = Callable[[dict], None]
 
@@ -247,7 +247,7 @@ def run_job(folder, callback: EventCallback | None = None, cancel: CancelToken |
     leaves a result with complete=False holding the frames finished so far.
 
     Raises JobError (invalid job, a result path out of the folder, another worker on the
-    job: engine/job/output.py), DeviceError (device absent) before any work; anything raised
+    job: worker/output.py), DeviceError (device absent) before any work; anything raised
     while tracking propagates, and the result file keeps the frames finished before.
     """
     started_at = time.perf_counter() if started_at is None else started_at
@@ -263,7 +263,7 @@ def _run_loaded(loaded: LoadedJob, device: str, result_path: Path,
                 started_at: float) -> TrackResult:
     import torch
 
-    from .track import track_sequence
+    from ..track.sequence import track_sequence
 
     folder = loaded.folder
     settings = loaded.job.settings

@@ -292,15 +292,3 @@ def backward(offsets, tile_splats, boxes, means2d, conics, colors, opacities, ba
                 for ch in range(d):
                     g[i, G_COL + ch] += v_col[ch]
     return grads
-
-
-@numba.njit(parallel=True, cache=True)
-def sum_chunks(grads):
-    """[n_chunks, N, K] -> [N, K], adding the chunks in order (deterministic)."""
-    n_chunks, n, k = grads.shape
-    out = np.zeros((n, k))
-    for i in numba.prange(n):
-        for chunk in range(n_chunks):
-            for j in range(k):
-                out[i, j] += grads[chunk, i, j]
-    return out

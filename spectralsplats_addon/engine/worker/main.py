@@ -5,7 +5,7 @@ stdout carries only events, one JSON object per line, flushed after each (docs/j
 "The worker"); anything for people goes to stderr. Every event has "event" and "time"
 (seconds since the worker started):
 
-    started, frame_started, progress, frame_finished, finished   (engine/run_job.py)
+    started, frame_started, progress, frame_finished, finished   (engine/worker/run_job.py)
     {"event": "error", "message": ..., "kind": <error class>, "problems": [[path, msg], ...]}
 
 Exit codes: EXIT_COMPLETE 0; EXIT_INVALID 2 (an invalid job or bad arguments: nothing
@@ -29,8 +29,8 @@ import time
 import traceback
 from typing import TextIO
 
-from .errors import ConfigError, DeviceError, JobError
-from .progress import CancelToken
+from ..errors import ConfigError, DeviceError, JobError
+from ..progress import CancelToken
 
 EXIT_COMPLETE = 0
 EXIT_INVALID = 2

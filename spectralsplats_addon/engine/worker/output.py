@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from ..errors import JobError
-from ..io.atomic import inside, part_path, remove_entry
+from ..atomic import inside, part_path, remove_entry
 
 LOCK_FILE = "job.lock"
 

@@ -1,7 +1,7 @@
 """Known-motion examples: an asset, its rig and a true control-point motion, rendered as a clip.
 
 The motion is given per frame f as control-point rotations q_fk and translations t_fk in
-engine/skinning.py's convention, so the skinned splats
+engine/deform/skinning.py's convention, so the skinned splats
 
     x'_i = sum_k w_ik (R_fk (x_i - p_k) + p_k + t_fk)
 
@@ -41,14 +41,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .conventions import BlenderCamera, Camera, camera_from_blender, look_at_matrix_world
-from .errors import ConfigError, VideoError
-from .result import TrackResult
-from .render.projection import quat_to_rotmat
-from .rig import Rig, build_rig, nearest_control_points
-from .rigid import axis_angle_to_quat, quat_multiply
-from .skinning import skin_positions, skin_quaternions
-from .splats import SH_C0, Splats
+from ..engine.conventions import BlenderCamera, Camera, camera_from_blender, look_at_matrix_world
+from ..engine.deform.pose import axis_angle_to_quat, quat_multiply
+from ..engine.deform.skinning import posed_splats
+from ..engine.errors import ConfigError, VideoError
+from ..engine.render.projection import quat_to_rotmat
+from ..engine.result import TrackResult
+from ..engine.rig import Rig, build_rig, nearest_control_points
+from ..engine.splats import SH_C0, Splats
 
 EXAMPLE_NAMES: tuple[str, ...] = ("articulated", "donut")
 DONUT_PATH = Path(__file__).resolve().parents[3] / "shared" / "data" / "real_splats" / "donut.ply"
@@ -101,13 +101,13 @@ class KnownMotion:
 
 def _axis_quat(axis, angle) -> np.ndarray:
     """Quaternion (w x y z) [..., 4] of a rotation by ``angle`` [...] (radians) about a unit
-    axis [3] (engine/rigid.axis_angle_to_quat)."""
+    axis [3] (engine/deform/pose.axis_angle_to_quat)."""
     angle = torch.as_tensor(np.asarray(angle, dtype=np.float64))[..., None]
     return axis_angle_to_quat(angle * torch.as_tensor(axis, dtype=torch.float64)).numpy()
 
 
 def _quat_mul(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Hamilton product p * q, [..., 4] each (engine/rigid.quat_multiply)."""
+    """Hamilton product p * q, [..., 4] each (engine/deform/pose.quat_multiply)."""
     return quat_multiply(torch.as_tensor(p), torch.as_tensor(q)).numpy()
 
 
@@ -287,21 +287,6 @@ def framing_blender_camera(points: np.ndarray, size: int, view: tuple = TRAIN_VI
 
 # -- skinning and the example itself ------------------------------------------------------------
 
-def posed_splats(splats: Splats, rig: Rig, rotations: np.ndarray, translations: np.ndarray
-                 ) -> Splats:
-    """The splats (rest, any fields) skinned by one frame's control-point motion: rotations
-    [P, 4], translations [P, 3] -> Splats of float32 torch tensors."""
-    s = splats.to_torch() if not torch.is_tensor(splats.means) else splats
-    rot = torch.as_tensor(np.asarray(rotations), dtype=s.means.dtype)[None]
-    trans = torch.as_tensor(np.asarray(translations), dtype=s.means.dtype)[None]
-    cp = torch.as_tensor(rig.control_points, dtype=s.means.dtype)
-    idx = torch.as_tensor(rig.indices, dtype=torch.long)
-    w = torch.as_tensor(rig.weights, dtype=s.means.dtype)
-    means = skin_positions(s.means, cp, rot, trans, idx, w)[0]
-    quats = skin_quaternions(s.quats, rot, idx, w)[0]
-    return Splats(means, quats, s.log_scales, s.opacity_logits, s.sh, s.normals)
-
-
 def swept_points(splats: Splats, rig: Rig, rotations: np.ndarray, translations: np.ndarray
                  ) -> np.ndarray:
     """Every frame's skinned splat centres, stacked [F * N, 3] (what the camera must hold)."""
@@ -347,7 +332,7 @@ def known_motion(name: str = "articulated", num_frames: int = 24, size: int = 12
 
 
 def _read_donut(path) -> Splats:
-    from .io import read_splats
+    from ..engine.io import read_splats
 
     path = Path(path) if path is not None else DONUT_PATH
     if not path.is_file():
@@ -362,7 +347,7 @@ def render_clip(motion: KnownMotion, camera: Camera, backend: str = "auto"
                 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Every frame of the true motion seen by ``camera``: [(rgb [H, W, 3], alpha [H, W])],
     float32 torch, composited over ``motion.background``."""
-    from .render.api import render
+    from ..engine.render.api import render
 
     base = motion.splats.to_torch()
     frames = []
@@ -385,7 +370,7 @@ def write_clip(frames, path, background=(0.0, 0.0, 0.0), fps: int = FPS,
     ("train_%04d.png") or a folder (frame_%04d.png inside), numbered from ``first_number``.
     Returns the movie, or the folder of the PNGs.
     """
-    from .video.writer import PNG_NAME, is_movie_path, write_movie, write_png_sequence
+    from ..engine.video.writer import PNG_NAME, is_movie_path, write_movie, write_png_sequence
 
     path = Path(path)
     if not frames:
@@ -411,4 +396,4 @@ def _as_numpy(a) -> np.ndarray:
 
 __all__ = ["EXAMPLE_NAMES", "DONUT_PATH", "PERIOD_FRAMES", "KnownMotion", "BodyPart",
            "BODY_PARTS", "articulated_asset", "known_motion", "framing_blender_camera",
-           "posed_splats", "swept_points", "render_clip", "write_clip"]
+           "swept_points", "render_clip", "write_clip"]

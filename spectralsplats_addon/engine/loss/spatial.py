@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import LossInputError
+from ..errors import LossInputError
 
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5

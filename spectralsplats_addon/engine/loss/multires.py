@@ -9,7 +9,7 @@ aliasing when S/2 >= 2^ceil(alpha): the side needed is
 
 and the image is rendered at the full size divided by the largest power of two 2^m that
 keeps the shorter side at or above S(alpha) and divides both sides exactly. The moments are
-normalised as means (engine/spectral.py), so the loss keeps its scale across levels.
+normalised as means (engine/loss/spectral.py), so the loss keeps its scale across levels.
 
 The target at level m is the full target averaged over 2^m x 2^m blocks (area averaging),
 the camera is ``Camera.resized`` (K scaled by 2^-m: pixel centres stay at +0.5). The spatial
@@ -36,10 +36,10 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .conventions import Camera
-from .errors import ConfigError
-from .render.api import EPS2D, render
-from .splats import Splats
+from ..conventions import Camera
+from ..errors import ConfigError
+from ..render.api import EPS2D, render
+from ..splats import Splats
 
 MIN_SIDE = 32
 

@@ -1,4 +1,4 @@
-"""Image quality: PSNR, and SSIM from engine/losses.py (the same window and constants).
+"""Image quality: PSNR, and SSIM from engine/loss/spatial.py (the same window and constants).
 
     MSE  = mean (x - y)^2,      PSNR = 10 log10(peak^2 / MSE)  dB  (inf for identical images)
 
@@ -11,8 +11,8 @@ import math
 
 import torch
 
-from .errors import LossInputError
-from .losses import ssim as _ssim
+from ..errors import LossInputError
+from .spatial import ssim as _ssim
 
 
 def psnr(x: torch.Tensor, y: torch.Tensor, peak: float = 1.0) -> float:

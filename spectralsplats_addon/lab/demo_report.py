@@ -4,12 +4,12 @@
     page, scores = write_report("out", motion, runs)     # out/report.html, per-run scores
 
 For every run and every frame f the report measures, against the true motion of ``motion``
-(engine/examples.KnownMotion, whose rotations/translations are the truth):
+(lab/examples.KnownMotion, whose rotations/translations are the truth):
 
     PSNR_f  = psnr(render(skinned by the run, train camera), render(skinned by the truth))
     e_f     = mean_k |(p_k + t_fk) - (p_k + t*_fk)| / size       (control-point error)
 
-with size the bounding-box diagonal of the splat centres (engine/rigid.asset_size), and the
+with size the bounding-box diagonal of the splat centres (engine/deform/pose.asset_size), and the
 same PSNR from the novel camera. PNGs: for a few frames, one row of [start pose | target |
 run 1 | run 2 ...] from the training camera; a plot of PSNR and control-point error per
 frame. The HTML page holds the images, a table of the means and the seconds each run took.
@@ -25,11 +25,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .examples import KnownMotion, posed_splats, render_clip
-from .metrics import psnr
-from .render.api import render
-from .result import TrackResult
-from .rigid import asset_size
+from ..engine.deform.pose import asset_size
+from ..engine.deform.skinning import posed_splats
+from ..engine.loss.metrics import psnr
+from ..engine.render.api import render
+from ..engine.result import TrackResult
+from .examples import KnownMotion, render_clip
 from .shift_eval import Truth
 from .shift_eval import control_point_error as mean_control_point_error
 
@@ -70,7 +71,7 @@ def _check(motion: KnownMotion, result: TrackResult, name: str) -> None:
 
 def control_point_error(motion: KnownMotion, result: TrackResult) -> np.ndarray:
     """e_f = mean_k |t_fk - t*_fk| / size, [F]: the control points' position error (module
-    docstring), as a fraction of the asset size (engine/shift_eval.control_point_error per
+    docstring), as a fraction of the asset size (lab/shift_eval.control_point_error per
     frame)."""
     size = asset_size(motion.splats.to_torch())
     return np.array([mean_control_point_error(result.translations[f:f + 1],
@@ -87,7 +88,7 @@ def _psnr_per_frame(renders, truths) -> np.ndarray:
 def score_run(motion: KnownMotion, result: TrackResult, name: str = "run",
               truth: Truth | None = None) -> RunScores:
     """PSNR per frame from the training and the novel camera, and the control-point error;
-    ``truth``: the true motion's renders (engine/shift_eval.Truth), made here if not given."""
+    ``truth``: the true motion's renders (lab/shift_eval.Truth), made here if not given."""
     _check(motion, result, name)
     truth = truth or Truth(motion)
     tracked = dataclasses.replace(motion, rotations=result.rotations,

@@ -15,11 +15,14 @@ and pose rotation q_k: tests/blender/test_skinning_matches_armature.py checks it
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from .render.projection import quat_to_rotmat
-from .rigid import quat_multiply
+from ..render.projection import quat_to_rotmat
+from ..rig import Rig
+from ..splats import Splats
+from .pose import quat_multiply
 
 
 def _check(indices: Tensor, weights: Tensor, num_points: int, rotations: Tensor) -> None:
@@ -70,3 +73,18 @@ def skin_quaternions(quats: Tensor,      # [N, 4] rest orientations, w x y z
     blended = (signed[:, indices.long()] * weights.to(rotations.dtype)[None, :, :, None]).sum(2)
     blended = blended / blended.norm(dim=-1, keepdim=True).clamp_min(1e-12)
     return quat_multiply(blended, quats[None].expand_as(blended))
+
+
+def posed_splats(splats: Splats, rig: Rig, rotations: np.ndarray, translations: np.ndarray
+                 ) -> Splats:
+    """The splats (rest, any fields) skinned by one frame's control-point motion: rotations
+    [P, 4], translations [P, 3] -> Splats of float32 torch tensors."""
+    s = splats.to_torch() if not torch.is_tensor(splats.means) else splats
+    rot = torch.as_tensor(np.asarray(rotations), dtype=s.means.dtype)[None]
+    trans = torch.as_tensor(np.asarray(translations), dtype=s.means.dtype)[None]
+    cp = torch.as_tensor(rig.control_points, dtype=s.means.dtype)
+    idx = torch.as_tensor(rig.indices, dtype=torch.long)
+    w = torch.as_tensor(rig.weights, dtype=s.means.dtype)
+    means = skin_positions(s.means, cp, rot, trans, idx, w)[0]
+    quats = skin_quaternions(s.quats, rot, idx, w)[0]
+    return Splats(means, quats, s.log_scales, s.opacity_logits, s.sh, s.normals)

@@ -1,4 +1,5 @@
-"""Quaternion helpers shared by the compiled kernels (projection, skinning), in Numba.
+"""Helpers shared by the compiled kernels (projection, rasterizer, skinning), in Numba: the
+quaternion maths below, and ``sum_chunks``, the ordered sum of per-chunk gradients.
 
 For q = (w, x, y, z) of any non-zero length, n = q / |q| and R = R(n) (row-major 9-tuple):
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import math
 
 import numba
+import numpy as np
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -50,3 +52,15 @@ def rotation_backward(w, x, y, z, inv_norm, g):
     dot = w * v_w + x * v_x + y * v_y + z * v_z
     return ((v_w - w * dot) * inv_norm, (v_x - x * dot) * inv_norm,
             (v_y - y * dot) * inv_norm, (v_z - z * dot) * inv_norm)
+
+
+@numba.njit(parallel=True, cache=True)
+def sum_chunks(grads):
+    """[n_chunks, N, K] -> [N, K], adding the chunks in order (deterministic)."""
+    n_chunks, n, k = grads.shape
+    out = np.zeros((n, k))
+    for i in numba.prange(n):
+        for chunk in range(n_chunks):
+            for j in range(k):
+                out[i, j] += grads[chunk, i, j]
+    return out

@@ -44,7 +44,7 @@ from functools import lru_cache
 import torch
 from torch import nn
 
-from .errors import LossInputError
+from ..errors import LossInputError
 
 
 def spectral_moments(images: torch.Tensor) -> torch.Tensor:
@@ -139,7 +139,7 @@ def spectral_loss(render: torch.Tensor, target: torch.Tensor, band_weights: torc
     """sum_j w_j * mean_{k in band j} |M(k; render) - M(k; target)|^2 + dc_weight * |D(0)|^2.
 
     render, target: [C, H, W] or [B, C, H, W] (RGB, plus alpha as a 4th channel where the
-    target has it); band_weights: [num_bands] (engine/schedule.band_weights)  ->  scalar.
+    target has it); band_weights: [num_bands] (engine/loss/schedule.band_weights)  ->  scalar.
     Its scale does not depend on the resolution (see the module docstring).
 
     Example::

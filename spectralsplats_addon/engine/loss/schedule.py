@@ -1,7 +1,7 @@
 """Frequency annealing: which spectral bands are supervised, and how much, at each step.
 
 Band weights. Band j (0-based; j = 0 .. B-1) holds the radii [2^j, 2^(j+1)) cycles per image
-(engine/spectral.py; in the "band b holds [2^(b-1), 2^b)" numbering, j = b - 1). Its weight at
+(engine/loss/spectral.py; in the "band b holds [2^(b-1), 2^b)" numbering, j = b - 1). Its weight at
 annealing parameter alpha is
 
     w_j(alpha) = (1 - cos(pi * clamp(alpha - j, 0, 1))) / 2,
@@ -33,8 +33,8 @@ from typing import Literal, NamedTuple
 
 import torch
 
-from .config import TrackingConfig
-from .errors import ConfigError
+from ..config import TrackingConfig
+from ..errors import ConfigError
 
 PhaseName = Literal["spectral", "spatial"]
 

@@ -2,8 +2,8 @@
 jointly, by differentiable rendering of the skinned splats.
 
 Frame f renders the splats with means and orientations skinned by the model's control-point
-motion (engine/skinning.py; scales, opacities, colours and normals unchanged) and compares
-the render with the target as the rigid tracker does (engine/track_rigid.py): the spectral
+motion (engine/deform/skinning.py; scales, opacities, colours and normals unchanged) and compares
+the render with the target as the rigid tracker does (engine/track/rigid.py): the spectral
 phase on RGB (+ alpha) on the annealed schedule, then the spatial phase; or the spatial loss
 alone (loss="pixel"). The direct and mlp models add
 
@@ -11,7 +11,7 @@ alone (loss="pixel"). The direct and mlp models add
     (engine/deform/regularisers.py).
 
 - direct, mlp: with config.align_first_frame (the default), the first frame is first fitted
-  by one rigid pose from ``init`` (engine/align.py; progress phase "align"), and the model
+  by one rigid pose from ``init`` (engine/track/align.py; progress phase "align"), and the model
   starts from that pose: per-control-point steps alone do not close a zero-overlap gap. The
   alignment is deterministic, so a resumed run repeats it and starts where the first did.
 - rigid, direct: sequential. Frame i starts from frame i-1's fitted state (frame 0 from
@@ -40,24 +40,24 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..config import TrackingConfig
+from ..conventions import Camera
+from ..deform import DeformModel, make_model
+from ..deform.pose import RigidPose, asset_centre, asset_size
+from ..deform.regularisers import arap_loss, neighbour_graph, temporal_smoothness
+from ..deform.skinning import skin_positions, skin_quaternions
+from ..deform.skinning_numba import skin_splats
+from ..errors import ConfigError, TrackingError
+from ..loss.metrics import psnr
+from ..loss.multires import ResolutionPyramid, level_mass_gain
+from ..loss.schedule import learning_rate_factor
+from ..progress import CancelToken, EtaClock, ProgressCallback, is_cancelled, progress_event
+from ..render.api import render
+from ..result import TrackResult
+from ..rig import Rig
+from ..splats import Splats
 from .align import align_first_frame
-from .config import TrackingConfig
-from .conventions import Camera
-from .deform import DeformModel, make_model
-from .deform.regularisers import arap_loss, neighbour_graph, temporal_smoothness
-from .errors import ConfigError, TrackingError
-from .metrics import psnr
-from .multires import ResolutionPyramid, level_mass_gain
-from .progress import CancelToken, EtaClock, ProgressCallback, is_cancelled, progress_event
-from .render.api import render
-from .result import TrackResult
-from .rig import Rig
-from .rigid import RigidPose, asset_centre, asset_size
-from .schedule import learning_rate_factor
-from .skinning import skin_positions, skin_quaternions
-from .skinning_numba import skin_splats
-from .splats import Splats
-from .track_rigid import LOSS_MODES, LossMode, VectorAdam, check_target, step_loss, target_image
+from .step import LOSS_MODES, LossMode, VectorAdam, check_target, step_loss, target_image
 
 Target = tuple[Tensor, Tensor | None]  # (rgb [H, W, 3], alpha [H, W] or None)
 TargetSource = Sequence[Target] | Callable[[int], Target]
@@ -99,7 +99,7 @@ class _Scene:
 
     def posed(self, rotations: Tensor, translations: Tensor) -> Splats:
         """The splats skinned by one frame's motion: rotations [P, 4], translations [P, 3].
-        On the CPU through the compiled kernels (engine/skinning_numba.py, the same maths)."""
+        On the CPU through the compiled kernels (engine/deform/skinning_numba.py, the same maths)."""
         s = self.splats
         if s.means.device.type == "cpu" and not s.means.requires_grad:
             means, quats = skin_splats(s.means, s.quats, self.control_points, rotations,

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import torch
 
-from .config import ALIGNMENT, PIXEL_ALIGNMENT, TrackingConfig
-from .conventions import Camera
-from .progress import CancelToken, ProgressCallback
-from .rigid import RigidPose
-from .splats import Splats
-from .track_rigid import LossMode, track_rigid_frame
+from ..config import ALIGNMENT, PIXEL_ALIGNMENT, TrackingConfig
+from ..conventions import Camera
+from ..deform.pose import RigidPose
+from ..progress import CancelToken, ProgressCallback
+from ..splats import Splats
+from .rigid import track_rigid_frame
+from .step import LossMode
 
 ALIGN_PHASE = "align"  # the phase name progress events carry during the alignment
 

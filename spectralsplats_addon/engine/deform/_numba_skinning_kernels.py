@@ -33,7 +33,7 @@ import math
 import numba
 import numpy as np
 
-from .render._numba_quaternions import rotation, rotation_backward, unit_quat
+from ..render.numba_helpers import rotation, rotation_backward, unit_quat
 
 C_R, C_O, C_Q, WIDTH = 0, 9, 12, 16   # columns of a maps / gradient row
 NORM_MIN = 1e-12                       # the clamp on the blended quaternion's norm

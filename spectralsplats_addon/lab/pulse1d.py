@@ -4,7 +4,7 @@ The signal is a pulse g(x - mu) = exp(-(x - mu)^2 / 2 sigma^2), sigma = 0.5, sam
 N = 256 points x_n = -16 + n L / N on a periodic domain of length L = 32. The target sits at
 mu* = 0 and the optimisation starts at mu = 6 = 12 sigma: the two pulses do not overlap
 (g(6) = e^-72). The pulse is handed to the image losses as an image of height 1 ([1, 1, N]),
-so the spectral loss here is the engine's own (engine/spectral.py): frequency k counts cycles
+so the spectral loss here is the engine's own (engine/loss/spectral.py): frequency k counts cycles
 per domain, band j holds |k| in [2^j, 2^(j+1)).
 
 Three objectives, one optimiser (Adam, the same learning rate, decay and step budget):
@@ -13,7 +13,7 @@ Three objectives, one optimiser (Adam, the same learning rate, decay and step bu
 - "static_k5": |M_5(render) - M_5(target)|^2 for the single frequency k = 5. It equals
   2 |M_5(g)|^2 (1 - cos(w_5 mu)), w_5 = 2 pi 5 / L, zero at every mu = m 2 pi / w_5 = 6.4 m:
   from 6 it falls into the false minimum at 6.4.
-- "annealed": the spectral loss with band weights from engine/schedule.py: the lowest band
+- "annealed": the spectral loss with band weights from engine/loss/schedule.py: the lowest band
   (k = 1, period 32) alone during the warm-up, then bands opening low to high: mu -> 0.
 """
 
@@ -26,9 +26,9 @@ from typing import Literal
 import numpy as np
 import torch
 
-from .config import TrackingConfig
-from .schedule import alpha_at, band_weights, learning_rate_factor
-from .spectral import spectral_loss, spectral_moments
+from ..engine.config import TrackingConfig
+from ..engine.loss.schedule import alpha_at, band_weights, learning_rate_factor
+from ..engine.loss.spectral import spectral_loss, spectral_moments
 
 Objective = Literal["l2", "static_k5", "annealed"]
 OBJECTIVES: tuple[str, ...] = ("l2", "static_k5", "annealed")

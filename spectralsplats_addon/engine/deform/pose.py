@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .render.sh import sh_basis
-from .splats import Splats
+from ..render.sh import sh_basis
+from ..splats import Splats
 
 SMALL_ANGLE2 = 1e-8  # th^2 below which the Taylor series replace sin/th and (1 - cos)/th^2
 

@@ -26,15 +26,16 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from .config import ALIGNMENT, PIXEL_ALIGNMENT, TrackingConfig
-from .conventions import Camera, look_at_matrix_world, viewmat_from_matrix_world
-from .errors import ConfigError
-from .metrics import psnr, ssim
-from .proxy import coverage_subset  # noqa: F401  (re-exported: scripts and tests use it here)
-from .render.api import render
-from .rigid import RigidPose, asset_centre, asset_size
-from .splats import Splats
-from .track_rigid import LossMode, target_image, track_rigid_frame
+from ..engine.config import ALIGNMENT, PIXEL_ALIGNMENT, TrackingConfig
+from ..engine.conventions import Camera, look_at_matrix_world, viewmat_from_matrix_world
+from ..engine.deform.pose import RigidPose, asset_centre, asset_size
+from ..engine.errors import ConfigError
+from ..engine.loss.metrics import psnr, ssim
+from ..engine.render.api import render
+from ..engine.splats import Splats
+from ..engine.track.proxy import coverage_subset  # noqa: F401  (re-exported: scripts and tests use it here)
+from ..engine.track.rigid import track_rigid_frame
+from ..engine.track.step import LossMode, target_image
 
 MASK_THRESHOLD = 1.0 / 255.0  # alpha that shows in an 8-bit image
 SUCCESS_TOLERANCE = 0.02      # final translation error / asset size
@@ -234,8 +235,8 @@ FRAMING_FILL = 0.15
 def make_marker_asset(n: int = 600, seed: int = 0) -> Splats:
     """A synthetic asset of four unequal coloured balls of splats (MARKER_PARTS), n splats in
     all, split in proportion to each ball's volume; SH degree 0, float32 torch fields."""
-    from .render.synthetic import make_synthetic_splats
-    from .splats import SH_C0
+    from .synthetic import make_synthetic_splats
+    from ..engine.splats import SH_C0
 
     volumes = np.array([d ** 3 for _, d, _ in MARKER_PARTS])
     counts = np.maximum(8, np.round(n * volumes / volumes.sum()).astype(int))

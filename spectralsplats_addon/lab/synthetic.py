@@ -13,8 +13,8 @@ import math
 import numpy as np
 import torch
 
-from ..conventions import Camera, look_at_matrix_world, viewmat_from_matrix_world
-from ..splats import Splats
+from ..engine.conventions import Camera, look_at_matrix_world, viewmat_from_matrix_world
+from ..engine.splats import Splats
 
 
 def make_synthetic_splats(

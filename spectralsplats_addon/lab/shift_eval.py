@@ -1,7 +1,7 @@
 """The paper's shift-radius experiment on a clip: pixel-only vs spectral supervision, for the
-direct and mlp deformation models, on a known motion (engine/examples.py).
+direct and mlp deformation models, on a known motion (lab/examples.py).
 
-For each case the tracker (engine/track.track_sequence) starts from the rest asset moved in
+For each case the tracker (engine/track/sequence.track_sequence) starts from the rest asset moved in
 the training camera's image plane: a direction theta (seeded, uniform; the same directions
 for every model and loss) and a radius rho in image footprints F (pixels: the longer side of
 the bounding box of frame 1's mask alpha > 1/255) give the start translation
@@ -16,7 +16,7 @@ view; 0 means no shared pixel.
 Each tracked motion (rotations R [F, P, 4], translations t [F, P, 3]) is scored against the
 truth (R*, t*) through one function, ``motion_metrics``:
 
-- train / novel PSNR and SSIM: RGB renders of the tracked motion (engine/examples.render_clip)
+- train / novel PSNR and SSIM: RGB renders of the tracked motion (lab/examples.render_clip)
   from motion.train_camera / motion.novel_camera against the true motion's renders, each the
   mean over frames;
 - control-point error: a control point p_k goes to p_k + t_k (R_k turns about p_k itself), so
@@ -42,14 +42,14 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .config import TrackingConfig, preset
-from .errors import ConfigError
-from .metrics import psnr, ssim
-from .render.api import render
-from .rigid import RigidPose, asset_centre, asset_size
+from ..engine.config import TrackingConfig, preset
+from ..engine.deform.pose import RigidPose, asset_centre, asset_size
+from ..engine.errors import ConfigError
+from ..engine.loss.metrics import psnr, ssim
+from ..engine.render.api import render
+from ..engine.track.sequence import track_sequence
+from ..engine.track.step import LOSS_MODES
 from .shift_experiment import image_footprint, image_plane_shift, mask_overlap
-from .track import track_sequence
-from .track_rigid import LOSS_MODES
 
 SHIFT_MODELS: tuple[str, ...] = ("direct", "mlp")
 ASSETS: tuple[str, ...] = ("articulated", "donut")
@@ -186,7 +186,7 @@ def subset_motion(motion, count: int):
 
 
 def load_motion(run: ShiftRun):
-    """The known-motion clip of ``run`` (engine/examples.known_motion), reduced to
+    """The known-motion clip of ``run`` (lab/examples.known_motion), reduced to
     ``run.max_splats`` splats where set."""
     from .examples import known_motion
 

@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..errors import SkinningError
+from ..render.cpu_arrays import check_cpu_tensors, float64_array
+from ..render.numba_helpers import sum_chunks
 from . import _numba_skinning_kernels as kernels
-from .errors import SkinningError
-from .render._numba_kernels import sum_chunks
-from .render.cpu_arrays import check_cpu_tensors, float64_array
 
 CHUNKS = 16  # splat ranges with their own gradient buffer: fixed, so the bits never vary
 
