@@ -135,3 +135,18 @@ def test_a_damaged_result_to_resume_is_a_problem_at_outputs_result(job):
     with pytest.raises(JobError, match="outputs.result: cannot be resumed: .*BadZipFile"):
         run_job(job)
     assert run_job(job, resume=False).complete  # starting again replaces it
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_part(tmp_path):
+    """As a full disk does: the error surfaces, the old result stays, no .part is left."""
+    import errno
+
+    from spectralsplats_addon.engine.atomic import atomic_file
+
+    (tmp_path / "result.npz").write_bytes(b"old")
+    with pytest.raises(OSError, match="No space left"):
+        with atomic_file(tmp_path / "result.npz") as handle:
+            handle.write(b"new, half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert (tmp_path / "result.npz").read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.npz"]
