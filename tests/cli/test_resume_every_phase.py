@@ -67,3 +67,19 @@ def test_a_run_stopped_at_any_phase_resumes_to_the_uninterrupted_result(clip, mo
         for name in ("rotations", "translations", "object_matrices"):
             np.testing.assert_allclose(getattr(resumed, name), getattr(whole, name),
                                        atol=1e-6, rtol=0, err_msg=f"{name} after {point}")
+
+
+def test_a_stop_before_tracking_starts_leaves_a_loadable_empty_result_to_resume(
+        clip, movie, tmp_path):
+    """A signal while the worker loads (torch, the job): started then finished, no step, an
+    empty partial result that the next run resumes from the first frame."""
+    folder = write_clip_job(tmp_path / "early", clip, movie, ITERATIONS)
+    token, events = CancelToken(), []
+    token.cancel()
+    cut = run_job(folder, callback=events.append, cancel=token)
+    assert [e["event"] for e in events] == ["started", "finished"]
+    assert not cut.complete and cut.num_frames == 0
+    saved = TrackResult.load(folder / "result.npz")
+    assert not saved.complete and saved.num_frames == 0
+    assert saved.num_control_points == 16
+    assert run_job(folder).complete

@@ -36,7 +36,7 @@ from ..errors import DeviceError, JobError, VideoError
 from ..job import LoadedJob, load_job, resolve
 from ..job.model import JobFrame, JobMatte, JobSource
 from .output import JobLock, prepare_result
-from ..progress import CancelToken
+from ..progress import CancelToken, is_cancelled
 from ..result import ResultError, TrackResult
 from ..track.align import ALIGN_PHASE
 from ..video import composite_alpha, fit_size, luminance, open_frames, scale_camera
@@ -279,6 +279,8 @@ def _run_loaded(loaded: LoadedJob, device: str, result_path: Path,
                     model=settings.model, loss=settings.loss, device=device,
                     resumed_frames=done or 0, size=list(footage.size),
                     iterations=config.iterations)
+        if is_cancelled(cancel):  # stopped while starting: skip the tracker's set-up
+            return _stopped_before_tracking(loaded, result_path, done, mapper, started_at)
         splats = loaded.splats.to_torch(device=device, dtype=torch.float32)
         background = torch.tensor(loaded.job.frames[0].background, dtype=torch.float32,
                                   device=device)
@@ -292,6 +294,24 @@ def _run_loaded(loaded: LoadedJob, device: str, result_path: Path,
         result.save(result_path)
     mapper.finish(result)
     mapper.emit("finished", result=str(result_path), complete=bool(result.complete),
+                frames_done=result.num_frames,
+                seconds=round(time.perf_counter() - started_at, 3))
+    return result
+
+
+def _stopped_before_tracking(loaded: LoadedJob, result_path: Path, done: int | None,
+                             mapper: EventMapper, started_at: float) -> TrackResult:
+    """The partial result there (resumed later), or an empty one (complete=False) written
+    where there is no result yet; then the finished event."""
+    if done is not None:
+        result = TrackResult.load(result_path)
+    else:
+        p = loaded.rig.num_control_points
+        result = TrackResult(np.zeros(0, np.int64), np.zeros((0, p, 4)), np.zeros((0, p, 3)),
+                             model=loaded.job.settings.model, complete=False)
+        if not result_path.exists():
+            result.save(result_path)
+    mapper.emit("finished", result=str(result_path), complete=False,
                 frames_done=result.num_frames,
                 seconds=round(time.perf_counter() - started_at, 3))
     return result
