@@ -43,12 +43,14 @@ class Rig:
 
     def save(self, path) -> None:
         """To a path (np.savez adds .npz to a name without it) or an open binary file."""
-        np.savez(path if hasattr(path, "write") else Path(path), control_points=self.control_points, indices=self.indices,
+        np.savez(path if hasattr(path, "write") else Path(path),
+                 control_points=self.control_points, indices=self.indices,
                  weights=self.weights, radius=np.float64(self.radius))
 
     @classmethod
     def load(cls, path) -> "Rig":
-        """ValueError for a file whose arrays claim far more than its size (engine/npz_limits.py)."""
+        """ValueError for a file whose arrays claim far more than its size
+        (engine/npz_limits.py)."""
         problem = npz_size_problem(path)
         if problem is not None:
             raise ValueError(problem)
