@@ -22,6 +22,7 @@ import argparse
 import json
 import re
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 HELP = "track an asset (.ply) against a video or image sequence; writes a result folder"
@@ -137,6 +138,18 @@ def read_json_argument(text: str, option: str):
         raise UsageError(f"{option} ({source}): nested too deeply to be JSON data") from None
 
 
+@contextmanager
+def reading(option: str, value):
+    """An OSError while the block reads ``value`` (a name too long, no permission) becomes a
+    UsageError naming ``option``."""
+    try:
+        yield
+    except OSError as error:
+        shown = str(value) if len(str(value)) <= 80 else str(value)[:77] + "..."
+        raise UsageError(f"{option} {shown}: cannot be used ({error.strerror or error})"
+                         ) from None
+
+
 def check_numbers(args) -> None:
     """UsageError naming the option for a number outside its range."""
     limits = (("--seed", args.seed, 0, 10 ** 9), ("--first-index", args.first_index, 0, None),
@@ -192,28 +205,36 @@ def build_job(args):
     from ..engine.rig import build_rig
 
     check_numbers(args)
-    folder = Path(args.out) if args.out else DEFAULT_OUT / Path(args.asset).stem
-    check_out(folder)
+    with reading("--out", args.out):
+        folder = Path(args.out) if args.out else DEFAULT_OUT / Path(args.asset).stem
+        check_out(folder)
     try:
-        splats = read_splats(args.asset, drop_invalid=args.drop_invalid)
+        with reading("--asset", args.asset):
+            splats = read_splats(args.asset, drop_invalid=args.drop_invalid)
     except SplatFileError as error:
         raise UsageError(f"--asset {error.path}: {error.problem}. "
                          f"{error.fix.replace(DROP_INVALID_HINT, CLI_HINT)}") from None
-    length = footage_length(args.video)
-    if args.matte and footage_length(args.matte) != length:
-        raise UsageError(f"--matte {args.matte}: {footage_length(args.matte)} frames but "
-                         f"--video has {length}; a matte has one frame for each frame of the "
-                         "footage")
+    with reading("--video", args.video):
+        length = footage_length(args.video)
+    with reading("--matte", args.matte):
+        if args.matte and footage_length(args.matte) != length:
+            raise UsageError(f"--matte {args.matte}: {footage_length(args.matte)} frames but "
+                             f"--video has {length}; a matte has one frame for each frame of "
+                             "the footage")
     scene_frames = parse_frames(args.frames, length, args.first_index)
     indices = [args.first_index + f - scene_frames[0] for f in scene_frames]
-    sources = footage_sources(args.video, indices, "--video")
-    mattes = footage_sources(args.matte, indices, "--matte") if args.matte else None
+    with reading("--video", args.video):
+        sources = footage_sources(args.video, indices, "--video")
+    with reading("--matte", args.matte):
+        mattes = footage_sources(args.matte, indices, "--matte") if args.matte else None
     background = parse_background(args.background)
-    camera = read_json_argument(args.camera, "--camera")
+    with reading("--camera", args.camera):
+        camera = read_json_argument(args.camera, "--camera")
     if isinstance(camera, dict) and isinstance(camera.get("camera"), dict):
         camera = camera["camera"]  # a job.json: its camera
-    matrix = matrix_rows(IDENTITY) if args.object_matrix is None else \
-        read_json_argument(args.object_matrix, "--object-matrix")
+    with reading("--object-matrix", args.object_matrix):
+        matrix = matrix_rows(IDENTITY) if args.object_matrix is None else \
+            read_json_argument(args.object_matrix, "--object-matrix")
     if isinstance(matrix, dict) and "matrix_world" in matrix:
         matrix = matrix["matrix_world"]
     config = {} if args.iterations is None else {"iterations": args.iterations}

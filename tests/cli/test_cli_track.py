@@ -240,7 +240,11 @@ def test_bad_files_and_folders_exit_2_naming_the_option(inputs, tmp_path, capsys
              (["--asset", str(tmp_path / "bad.ply")],
               "1 has a zero-length quaternion"),
              (["--asset", str(tmp_path / "bad.ply")],
-              "Pass --drop-invalid to track the asset without them")]
+              "Pass --drop-invalid to track the asset without them"),
+             (["--video", "v" * 5000 + ".mp4"], "--video " + "v" * 77 + "...: cannot be used "
+                                                "(File name too long)"),
+             (["--camera", "c" * 5000 + ".json"], "--camera " + "c" * 77 + "...: cannot be "
+                                                  "used (File name too long)")]
     for change, message in cases:
         args = track_args(inputs, str(inputs / "plate.mp4"), tmp_path / "out")
         if change[0] in args:
