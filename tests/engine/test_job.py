@@ -590,3 +590,10 @@ def test_a_damaged_rig_is_a_problem_at_asset_rig(written, content, message):
     problems = problems_of(folder)
     assert list(problems) == ["asset.rig"] and problems["asset.rig"].startswith(message), \
         problems
+
+
+def test_a_job_folder_with_a_5000_character_name_is_one_problem(tmp_path):
+    with pytest.raises(JobError) as caught:
+        load_job(tmp_path / ("j" * 5000))
+    assert caught.value.problems == [("job.json", "cannot be read (File name too long); check "
+                                                  "the job folder's name and permissions")]

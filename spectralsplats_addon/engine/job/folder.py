@@ -145,6 +145,14 @@ def load_job(folder) -> LoadedJob:
 
 
 def _read_json(folder: Path) -> tuple[object, list[Problem]]:
+    try:
+        return _read_json_file(folder)
+    except OSError as error:  # a name too long, no permission, ...
+        return None, [(JOB_FILE, f"cannot be read ({error.strerror or error}); check the job "
+                                 "folder's name and permissions")]
+
+
+def _read_json_file(folder: Path) -> tuple[object, list[Problem]]:
     path = folder / JOB_FILE
     if not path.is_file():
         where = "no such folder" if not folder.is_dir() else "no job.json in the folder"
