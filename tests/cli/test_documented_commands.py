@@ -92,12 +92,18 @@ SUITE = "part of the test suite itself"
 NO_BLENDER = "needs the blender executable, which the test machine lacks (only the bpy module)"
 HEADLESS_RUN = f"`{HEADLESS} --out tracked.blend` (the same script with the bpy module)"
 HELP = "--help, with every option the command uses listed there"
+BPY_VENVS = "installs a bpy module per Blender release into .venv-bpy/<version> from the " \
+            "package index (about 1 GB each)"
+BLENDER_VERSIONS = "tests/blender_versions in this suite, for each release whose venv exists"
 # command -> (why it is not run as written, the equivalent that is run)
 NOT_RUN = {
     "make demo": ("the demo job: over 2 minutes after setting up .venv", "scripts/demo.py's "
                   "steps: tests/blender (import, rig, track operator, bake)"),
     "make test": (SUITE, "this suite"),
     "make env": ("creates .venv from the package index (network)", None),
+    "make test-blender": (BPY_VENVS, BLENDER_VERSIONS),
+    "make test-blender-all": (BPY_VENVS, BLENDER_VERSIONS),
+    "make test-blender-all PYTEST_ARGS=-s": (BPY_VENVS, BLENDER_VERSIONS),
     "make build-extension": ("builds in .venv (made first if absent)",
                              "python scripts/build_extension.py --output-dir DIR"),
     "pip install torch==2.13.0": ("installs from the package index (network)", None),
