@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,14 +19,10 @@ from spectralsplats_addon.engine.result import TrackResult
 from spectralsplats_addon.engine.worker import main as worker
 from spectralsplats_addon.engine.worker.run_job import run_job
 from support.moving_clip import (ALIGN_ITERATIONS, FIRST_FRAME, ROOT, VIEW, MovingClip,
-                                 write_clip_job)
+                                 worker_command, write_clip_job)
 
 def read_events(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-def worker_command(folder, *extra) -> list[str]:
-    return [sys.executable, "-m", "spectralsplats_addon.engine.worker", str(folder), *extra]
 
 
 def folder_files(folder: Path) -> dict[str, bytes]:
