@@ -125,6 +125,14 @@ class TrackingConfig:
         "temporal smoothness weight on control-point motion between frames",
         1e-3)
 
+    # -- appearance: the render's colours meet a plate's through a per-channel gain and
+    #    offset optimised with the motion (engine/track/appearance.py) ------------------------
+    lr_appearance: float = _doc(
+        "the colour transform's log-gain and offset (per channel)", 1e-2)
+    appearance_temporal_weight: float = _doc(
+        "weight of the squared change of a per-frame colour transform from the previous "
+        "frame's", 1.0)
+
     # -- joint optimisation of the mlp model over all frames (iterations x frames steps) --
     mlp_unlock_fraction: float = _doc(
         "fraction of the mlp run over which frames are unlocked one after another (frame 0 "
@@ -174,11 +182,12 @@ class TrackingConfig:
         if not 0 <= self.dssim_weight <= 1:
             raise ConfigError(f"dssim_weight must lie in [0, 1], got {self.dssim_weight}")
         for name in ("dc_weight", "spectral_weight_in_spatial_phase", "arap_weight",
-                     "temporal_weight"):
+                     "temporal_weight", "appearance_temporal_weight"):
             _check_finite(name, getattr(self, name))
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")
-        for name in ("lr_translation", "lr_rotation", "lr_control_points", "lr_mlp"):
+        for name in ("lr_translation", "lr_rotation", "lr_control_points", "lr_mlp",
+                     "lr_appearance"):
             _check_finite(name, getattr(self, name))
             if getattr(self, name) <= 0:
                 raise ConfigError(f"learning rate {name} must be above 0, got "

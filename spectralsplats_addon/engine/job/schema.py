@@ -22,6 +22,8 @@ MODELS = ("rigid", "direct", "mlp")
 LOSSES = ("spectral", "pixel")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MATTE_CHANNELS = ("auto", "alpha", "luminance")
+BACKGROUNDS = ("auto", "colour", "clean_plate", "estimate")
+APPEARANCES = ("auto", "off", "clip", "frame")
 SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
 
 
@@ -125,6 +127,7 @@ FRAME = Object({
     "source": Field(source(), required=True),
     "matte": Field(source({"channel": Field(Text(enum=MATTE_CHANNELS))})),
     "background": Field(colour()),
+    "clean_plate": Field(source()),
     "camera": Field(CAMERA),
 })
 
@@ -145,6 +148,8 @@ JOB_FIELDS = Object({
         "resolution": Field(Number(integer=True, minimum=16, nullable=True)),
         "config": Field(Object(open=True)),
         "seed": Field(Number(integer=True, minimum=0)),
+        "background": Field(Text(enum=BACKGROUNDS)),
+        "appearance": Field(Text(enum=APPEARANCES)),
     }), required=True),
     "outputs": Field(Object({
         "result": Field(Text(pattern=r"\.npz$")),

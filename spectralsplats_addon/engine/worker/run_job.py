@@ -12,8 +12,14 @@ The glue between the job format (engine/job) and the sequence tracker (engine/tr
 - each frame's camera is its BlenderCamera through ``camera_from_blender``, with the object's
   matrix folded in (the tracker works in object-local coordinates: viewmat @ matrix_world),
   scaled to the tracking size;
+- the plate is compared as ``choose_plate`` says (worker/plate_inputs.py): over the frames'
+  background colour, their clean plates, or the background estimated from the clip, with the
+  render's colour transform on or off; a "plate" event reports the choice (and the estimate's
+  reliability, and a warning where neither a matte nor a background was given);
 - targets are read lazily, frame by frame: colour (+ the matte's alpha), resized to the
-  tracking size, composited over the frame's background;
+  tracking size, composited over the frame's background colour when that is what the render
+  goes over (else left as they are: the render is composited over the clean plate or the
+  estimate instead);
 - ``track_sequence`` runs with checkpoint = the result path, so a partial result is on disk
   after every frame, and ``resume`` continues a partial one (complete=False).
 
@@ -39,13 +45,16 @@ from ..progress import CancelToken
 from ..result import TrackResult
 from ..track.align import ALIGN_PHASE
 from ..video import composite_alpha, fit_size, luminance, open_frames, scale_camera
+from ..video.background import BackgroundEstimate, estimate_background
 from ..video.frame import FrameImage
+from .plate_inputs import PlateChoice, choose_plate, fall_back_to_raw
 
 EventCallback = Callable[[dict], None]
 
 PROGRESS_EVERY_ITERATIONS = 10  # a progress event at least this often (in steps) ...
 PROGRESS_EVERY_SECONDS = 0.5    # ... and at least this often in time, whichever comes first
 ASPECT_TOLERANCE = 0.01         # footage and camera aspect ratios may differ by this much
+ESTIMATE_FRAMES = 48            # frames a background estimate reads, at most
 
 
 def resolve_device(requested: str = "auto") -> str:
@@ -74,15 +83,46 @@ class JobFootage:
     """The targets of a job, read on demand: ``footage(scene_frame) -> (rgb [H, W, 3],
     alpha [H, W] or None)``, float32, at the tracking ``size`` = (W, H): the first frame's
     ``source_size`` with its longest side ``resolution`` (``tracking_size``); rgb composited
-    over the frame's background. Movies stay open between reads (one decoder per file);
-    images are read when needed."""
+    over the frame's background colour while ``over_colour`` (else as it is). Movies stay
+    open between reads (one decoder per file); images are read when needed."""
 
     def __init__(self, loaded: LoadedJob, resolution: int | None):
         self.loaded = loaded
         self.frames = {frame.scene_frame: frame for frame in loaded.job.frames}
         self._movies: dict[str, object] = {}
-        self.source_size = self.read_plain(loaded.job.frames[0].source).size
+        first = self.read_plain(loaded.job.frames[0].source)
+        self.source_size, self.has_alpha = first.size, first.alpha is not None
         self.size = tracking_size(self.source_size, resolution)
+        self.over_colour = True
+        self.estimate: BackgroundEstimate | None = None
+
+    def clean_plate(self, scene_frame: int) -> np.ndarray:  # [H, W, 3] at the tracking size
+        """The frame's clean plate, at the tracking size; VideoError when its size is not
+        the footage's."""
+        frame = self.frames[int(scene_frame)]
+        image = self.read_plain(frame.clean_plate)
+        if image.size != self.source_size:
+            raise VideoError(self.path(frame.clean_plate), f"the clean plate is {image.size[0]}"
+                             f" x {image.size[1]} but the footage is {self.source_size[0]} x "
+                             f"{self.source_size[1]}", "give a clean plate of the footage's size")
+        return image.resized(*self.size).rgb
+
+    def estimate_background(self, most: int = ESTIMATE_FRAMES) -> BackgroundEstimate:
+        """The clip's background (engine/video/background.py) from at most ``most`` of the
+        job's frames, evenly spread, at the tracking size."""
+        frames = list(self.loaded.job.frames)
+        picks = np.unique(np.linspace(0, len(frames) - 1, min(most, len(frames))).round()
+                          .astype(int))
+        stack = np.stack([self.read_plain(frames[i].source).resized(*self.size).rgb
+                          for i in picks])
+        self.estimate = estimate_background(stack)
+        return self.estimate
+
+    def backdrop(self, scene_frame: int) -> np.ndarray:  # [H, W, 3]
+        """What the render of ``scene_frame`` goes over: the estimate, else its clean plate."""
+        if self.estimate is not None:
+            return self.estimate.image
+        return self.clean_plate(scene_frame)
 
     def path(self, source: JobSource) -> str:
         return str(resolve(self.loaded.folder, source.path))
@@ -122,8 +162,8 @@ class JobFootage:
     def __call__(self, scene_frame: int) -> tuple[np.ndarray, np.ndarray | None]:
         frame = self.frames[int(scene_frame)]
         image = self.read(frame)
-        if image.alpha is None:
-            return image.rgb, None
+        if image.alpha is None or not self.over_colour:
+            return image.rgb, image.alpha
         return composite_alpha(image.rgb, image.alpha, frame.background), image.alpha
 
     def close(self) -> None:
@@ -218,6 +258,35 @@ class EventMapper:
             self.frame_finished(self.current, result)
 
 
+def prepare_plate(footage: JobFootage, job) -> tuple[PlateChoice, dict]:
+    """The plate choice for ``job`` with ``footage`` set up for it (the estimate made where
+    one is used) -> (choice, the "plate" event's fields)."""
+    choice = choose_plate(job, footage.has_alpha)
+    estimate = None
+    if choice.background == "estimate":
+        estimate = footage.estimate_background()
+        if not estimate.reliable and job.settings.background == "auto":
+            choice = fall_back_to_raw(choice, estimate.describe())
+            footage.estimate = None
+    footage.over_colour = choice.background == "colour"
+    fields = choice.to_event()
+    if estimate is not None:
+        fields.update(reliability=round(estimate.reliability, 4),
+                      coverage=round(estimate.coverage, 4), estimate=estimate.describe())
+        if not estimate.reliable and choice.background == "estimate":
+            fields["warning"] = " ".join(filter(None, [fields["warning"], estimate.describe()]))
+    return choice, fields
+
+
+def appearance_summary(result: TrackResult) -> dict | None:
+    """The colour transform of the last tracked frame: {"mode", "gain" [3], "offset" [3]}."""
+    if "appearance.gain" not in result.extra or result.num_frames == 0:
+        return None
+    return {"mode": str(result.extra["appearance.mode"]),
+            "gain": [round(float(v), 4) for v in result.extra["appearance.gain"][-1]],
+            "offset": [round(float(v), 4) for v in result.extra["appearance.offset"][-1]]}
+
+
 def _number(value) -> float | None:
     """A float for JSON; None for NaN or Inf (JSON has neither)."""
     value = float(value)
@@ -264,13 +333,17 @@ def run_job(folder, callback: EventCallback | None = None, cancel: CancelToken |
                     model=settings.model, loss=settings.loss, device=device,
                     resumed_frames=done or 0, size=list(footage.size),
                     iterations=config.iterations)
+        choice, plate_fields = prepare_plate(footage, loaded.job)
+        mapper.emit("plate", **plate_fields)
         splats = loaded.splats.to_torch(device=device, dtype=torch.float32)
         background = torch.tensor(loaded.job.frames[0].background, dtype=torch.float32,
                                   device=device)
         result = track_sequence(splats, loaded.rig, cameras, footage, frames, settings.model,
                                 config, loss=settings.loss, callback=mapper, cancel=cancel,
                                 checkpoint=result_path, resume=done is not None,
-                                seed=settings.seed, background=background)
+                                seed=settings.seed, background=background,
+                                backdrops=None if choice.background == "colour"
+                                else footage.backdrop, appearance=choice.appearance)
     finally:
         footage.close()
     if result.num_frames > 0 or not result_path.exists():
@@ -278,9 +351,10 @@ def run_job(folder, callback: EventCallback | None = None, cancel: CancelToken |
     mapper.finish(result)
     mapper.emit("finished", result=str(result_path), complete=bool(result.complete),
                 frames_done=result.num_frames,
-                seconds=round(time.perf_counter() - started_at, 3))
+                seconds=round(time.perf_counter() - started_at, 3),
+                appearance=appearance_summary(result))
     return result
 
 
 __all__ = ["run_job", "resolve_device", "tracking_size", "job_cameras", "JobFootage",
-           "EventMapper", "partial_result_frames"]
+           "EventMapper", "partial_result_frames", "prepare_plate", "appearance_summary"]
