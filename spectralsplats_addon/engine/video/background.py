@@ -68,4 +68,19 @@ def estimate_background(frames: np.ndarray) -> BackgroundEstimate:
     return BackgroundEstimate(median.astype(np.float32), still, changed, int(stack.shape[0]))
 
 
-__all__ = ["BackgroundEstimate", "estimate_background", "STILL_SPREAD", "RELIABLE_SHARE"]
+def visible_share(frames: np.ndarray, background: np.ndarray) -> float:
+    """The mean share of a frame's pixels that differ from ``background`` [H, W, 3] by more
+    than CHANGED: frames [T, H, W, 3]. Where the object hardly moves, the median keeps it
+    and this share falls well below the object's own (``swallowed``)."""
+    stack = np.asarray(frames, dtype=np.float32)
+    return float((np.abs(stack - background[None]).max(axis=-1) > CHANGED).mean())
+
+
+def swallowed(visible: float, footprint: float) -> bool:
+    """Whether an estimate shows less than half of the object: ``visible`` (visible_share)
+    against ``footprint``, the share of the image the object's render covers."""
+    return footprint > 0 and visible < 0.5 * footprint
+
+
+__all__ = ["BackgroundEstimate", "estimate_background", "visible_share", "swallowed",
+           "STILL_SPREAD", "RELIABLE_SHARE"]

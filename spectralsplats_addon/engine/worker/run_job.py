@@ -45,7 +45,8 @@ from ..progress import CancelToken
 from ..result import TrackResult
 from ..track.align import ALIGN_PHASE
 from ..video import composite_alpha, fit_size, luminance, open_frames, scale_camera
-from ..video.background import BackgroundEstimate, estimate_background
+from ..video.background import (BackgroundEstimate, estimate_background, swallowed,
+                                visible_share)
 from ..video.frame import FrameImage
 from .plate_inputs import PlateChoice, choose_plate, fall_back_to_raw
 
@@ -95,6 +96,7 @@ class JobFootage:
         self.size = tracking_size(self.source_size, resolution)
         self.over_colour = True
         self.estimate: BackgroundEstimate | None = None
+        self.visible = 0.0  # the share of pixels where frames differ from the estimate
 
     def clean_plate(self, scene_frame: int) -> np.ndarray:  # [H, W, 3] at the tracking size
         """The frame's clean plate, at the tracking size; VideoError when its size is not
@@ -116,6 +118,7 @@ class JobFootage:
         stack = np.stack([self.read_plain(frames[i].source).resized(*self.size).rgb
                           for i in picks])
         self.estimate = estimate_background(stack)
+        self.visible = visible_share(stack, self.estimate.image)
         return self.estimate
 
     def backdrop(self, scene_frame: int) -> np.ndarray:  # [H, W, 3]
@@ -258,16 +261,29 @@ class EventMapper:
             self.frame_finished(self.current, result)
 
 
-def prepare_plate(footage: JobFootage, job) -> tuple[PlateChoice, dict]:
+def prepare_plate(footage: JobFootage, job, footprint: Callable[[], float]
+                  ) -> tuple[PlateChoice, dict]:
     """The plate choice for ``job`` with ``footage`` set up for it (the estimate made where
-    one is used) -> (choice, the "plate" event's fields)."""
+    one is used) -> (choice, the "plate" event's fields). footprint(): the share of the image
+    the asset covers at its start pose, asked for only when an estimate is made: an "auto"
+    estimate that is unreliable, or that shows less than half of the object (it stayed in
+    place, so the median kept it), falls back to the raw plate."""
     choice = choose_plate(job, footage.has_alpha)
     estimate = None
     if choice.background == "estimate":
         estimate = footage.estimate_background()
-        if not estimate.reliable and job.settings.background == "auto":
-            choice = fall_back_to_raw(choice, estimate.describe())
+        covered = footprint()
+        hidden = swallowed(footage.visible, covered)
+        if hidden:
+            why = (f"the frames differ from the estimate on {footage.visible:.1%} of the "
+                   f"image but the asset covers {covered:.1%}: the object stays in place, so "
+                   "the median keeps it")
+        if job.settings.background == "auto" and (hidden or not estimate.reliable):
+            choice = fall_back_to_raw(choice, why if hidden else estimate.describe())
             footage.estimate = None
+        elif hidden:
+            choice = replace(choice, warning=" ".join(
+                filter(None, [choice.warning, f"The estimate may hold the object: {why}."])))
     footage.over_colour = choice.background == "colour"
     fields = choice.to_event()
     if estimate is not None:
@@ -276,6 +292,16 @@ def prepare_plate(footage: JobFootage, job) -> tuple[PlateChoice, dict]:
         if not estimate.reliable and choice.background == "estimate":
             fields["warning"] = " ".join(filter(None, [fields["warning"], estimate.describe()]))
     return choice, fields
+
+
+def start_footprint(splats, camera: Camera) -> float:
+    """The share of the image the asset's render covers (alpha > 0.5) at rest."""
+    import torch
+
+    from ..render.api import render
+
+    with torch.no_grad():
+        return float((render(splats, camera).alpha > 0.5).float().mean())
 
 
 def appearance_summary(result: TrackResult) -> dict | None:
@@ -333,9 +359,10 @@ def run_job(folder, callback: EventCallback | None = None, cancel: CancelToken |
                     model=settings.model, loss=settings.loss, device=device,
                     resumed_frames=done or 0, size=list(footage.size),
                     iterations=config.iterations)
-        choice, plate_fields = prepare_plate(footage, loaded.job)
-        mapper.emit("plate", **plate_fields)
         splats = loaded.splats.to_torch(device=device, dtype=torch.float32)
+        choice, plate_fields = prepare_plate(footage, loaded.job,
+                                             lambda: start_footprint(splats, cameras[0]))
+        mapper.emit("plate", **plate_fields)
         background = torch.tensor(loaded.job.frames[0].background, dtype=torch.float32,
                                   device=device)
         result = track_sequence(splats, loaded.rig, cameras, footage, frames, settings.model,
