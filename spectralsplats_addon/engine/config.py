@@ -130,8 +130,9 @@ class TrackingConfig:
     lr_appearance: float = _doc(
         "the colour transform's log-gain and offset (per channel)", 1e-2)
     appearance_temporal_weight: float = _doc(
-        "weight of the squared change of a per-frame colour transform from the previous "
-        "frame's", 1.0)
+        "weight of the squared change of a per-frame colour transform (log-gain and "
+        "offset) from the previous frame's; the image losses are of order 1e-3 to 1e-1",
+        1e-2)
 
     # -- joint optimisation of the mlp model over all frames (iterations x frames steps) --
     mlp_unlock_fraction: float = _doc(
