@@ -1,23 +1,28 @@
 """The plates experiment (spectralsplats_addon/lab/plates.py): known-motion clips in a photograph.
 
     python scripts/eval_plates.py [--quick] [--out out/plates] [--figure docs/figures/plates.png]
+        [--assets donut] [--conditions locked:same panning:changed] [--knowledge matte raw]
+        [--directions 1] [--append]
 
 Prints one line per run (asset, camera, lighting, what the tracker is told, start, loss:
 control-point error in % of the asset size and PSNR of the tracked motion), then the issue's
-targets with PASS / FAIL, and writes the records (records.json) in --out. --figure draws the
+targets with PASS / FAIL, and writes the records (records.json) in --out (--append adds them
+to the records already there, and the targets and figure cover all). --figure draws the
 no-overlap errors by knowledge and loss. --quick is the size a test runs (one clip, two runs).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from spectralsplats_addon.lab.plates import PlateRun, run_plates, table_rows, targets_met
+from spectralsplats_addon.lab.plates import (KNOWLEDGE, PlateRun, run_plates, table_rows,
+                                             targets_met)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,18 +72,28 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one clip, two runs (a test)")
     parser.add_argument("--assets", nargs="+", choices=("donut", "articulated"))
+    parser.add_argument("--conditions", nargs="+", metavar="CAMERA:LIGHTING",
+                        help="e.g. locked:same locked:changed panning:changed")
+    parser.add_argument("--knowledge", nargs="+", choices=KNOWLEDGE)
+    parser.add_argument("--directions", type=int, help="no-overlap starts per clip")
+    parser.add_argument("--append", action="store_true",
+                        help="add to the records already in --out")
     parser.add_argument("--out", default="out/plates", help="folder for records.json")
     parser.add_argument("--figure", help="PNG of the no-overlap errors")
     args = parser.parse_args(argv)
     run = PlateRun.quick() if args.quick else PlateRun()
-    if args.assets:
-        run = PlateRun(**{**run.__dict__, "assets": tuple(args.assets)})
-    records = run_plates(run, callback=lambda r: print(line(r), flush=True))
+    changes = {"assets": tuple(args.assets or ()), "knowledge": tuple(args.knowledge or ()),
+               "conditions": tuple(tuple(c.split(":")) for c in args.conditions or ()),
+               "directions": args.directions}
+    run = dataclasses.replace(run, **{k: v for k, v in changes.items() if v})
     out = Path(args.out)
+    old = json.loads((out / "records.json").read_text())["records"] \
+        if args.append and (out / "records.json").is_file() else []
+    records = old + run_plates(run, callback=lambda r: print(line(r), flush=True))
     out.mkdir(parents=True, exist_ok=True)
     partial = out / "records.json.partial"
-    partial.write_text(json.dumps({"run": {k: v for k, v in run.__dict__.items()},
-                                   "records": records, "rows": table_rows(records)}, indent=1))
+    partial.write_text(json.dumps({"run": dataclasses.asdict(run), "records": records,
+                                   "rows": table_rows(records)}, indent=1))
     partial.replace(out / "records.json")
     print("targets:")
     for target, met, figures in targets_met(records):

@@ -94,8 +94,8 @@ class PlateRun:
     frames: int = 3
     estimate_frames: int = 24
     directions: int = 2
-    iterations: int = 60
-    align_iterations: int = 100
+    iterations: int = 40
+    align_iterations: int = 80
     control_points: int = 48
     max_splats: int = 2000
     pan_px: float = 3.0
