@@ -3,12 +3,15 @@
     python scripts/eval_plates.py [--quick] [--out out/plates] [--figure docs/figures/plates.png]
         [--assets donut] [--conditions locked:same panning:changed] [--knowledge matte raw]
         [--directions 1] [--append]
+    python scripts/eval_plates.py --report [--out out/plates] [--figure ...]
 
 Prints one line per run (asset, camera, lighting, what the tracker is told, start, loss:
 control-point error in % of the asset size and PSNR of the tracked motion), then the issue's
 targets with PASS / FAIL, and writes the records (records.json) in --out (--append adds them
 to the records already there, and the targets and figure cover all). --figure draws the
 no-overlap errors by knowledge and loss. --quick is the size a test runs (one clip, two runs).
+--report tracks nothing: it prints the records in --out as a markdown table (mean over the
+starts of each kind), the targets, and draws the figure.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from spectralsplats_addon.lab.plates import (KNOWLEDGE, PlateRun, run_plates, table_rows,
-                                             targets_met)
+from spectralsplats_addon.lab.plates import (KNOWLEDGE, PlateRun, auto_choice, run_plates,
+                                             table_rows, targets_met)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +36,25 @@ def line(record: dict) -> str:
             f"error {100 * record['cp_error']:6.1f} %  PSNR {record['psnr']:5.1f} dB  "
             f"gain {' '.join(f'{g:.2f}' for g in record['gain'])}  "
             f"{record['seconds']:.0f} s")
+
+
+def markdown(records: list[dict]) -> str:
+    """One row per asset, camera, lighting, knowledge and start: spectral and pixel error (%)
+    and PSNR (dB), means over the runs."""
+    keys = list(dict.fromkeys((r["asset"], r["camera"], r["lighting"], r["knowledge"],
+                               r["start"]) for r in records))
+    lines = ["| asset | camera | lighting | told | start | spectral error | pixel error | "
+             "spectral PSNR | pixel PSNR |", "|---|---|---|---|---|---:|---:|---:|---:|"]
+    for key in keys:
+        cells = []
+        for field, scale, unit in (("cp_error", 100, " %"), ("psnr", 1, " dB")):
+            for loss in ("spectral", "pixel"):
+                values = [scale * r[field] for r in records if r["loss"] == loss and
+                          (r["asset"], r["camera"], r["lighting"], r["knowledge"],
+                           r["start"]) == key]
+                cells.append(f"{np.mean(values):.1f}{unit}" if values else "")
+        lines.append("| " + " | ".join([*key, *cells]).replace("_", " ") + " |")
+    return "\n".join(lines)
 
 
 def draw(records: list[dict], path: Path) -> None:
@@ -78,6 +100,8 @@ def main(argv=None) -> int:
     parser.add_argument("--directions", type=int, help="no-overlap starts per clip")
     parser.add_argument("--append", action="store_true",
                         help="add to the records already in --out")
+    parser.add_argument("--report", action="store_true",
+                        help="track nothing: the table, targets and figure of --out's records")
     parser.add_argument("--out", default="out/plates", help="folder for records.json")
     parser.add_argument("--figure", help="PNG of the no-overlap errors")
     args = parser.parse_args(argv)
@@ -87,6 +111,14 @@ def main(argv=None) -> int:
                "directions": args.directions}
     run = dataclasses.replace(run, **{k: v for k, v in changes.items() if v})
     out = Path(args.out)
+    if args.report:
+        saved = json.loads((out / "records.json").read_text())
+        records = saved["records"]
+        auto_choice(records, PlateRun(**{k: tuple(map(tuple, v)) if k == "conditions" else
+                                         tuple(v) if isinstance(v, list) else v
+                                         for k, v in saved["run"].items()}))
+        print(markdown(records))
+        return report(records, args.figure)
     old = json.loads((out / "records.json").read_text())["records"] \
         if args.append and (out / "records.json").is_file() else []
     records = old + run_plates(run, callback=lambda r: print(line(r), flush=True))
@@ -95,13 +127,17 @@ def main(argv=None) -> int:
     partial.write_text(json.dumps({"run": dataclasses.asdict(run), "records": records,
                                    "rows": table_rows(records)}, indent=1))
     partial.replace(out / "records.json")
+    return report(records, args.figure)
+
+
+def report(records: list[dict], figure: str | None) -> int:
     print("targets:")
     for target, met, figures in targets_met(records):
         state = "not measured" if met is None else ("PASS" if met else "FAIL")
         print(f"  {state:12s} {target}: {figures}")
-    if args.figure:
-        draw(records, Path(args.figure))
-        print(f"figure: {args.figure}")
+    if figure:
+        draw(records, Path(figure))
+        print(f"figure: {figure}")
     return 0
 
 

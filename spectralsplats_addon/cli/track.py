@@ -19,7 +19,8 @@ A plate (a photograph of the object in front of its background, no alpha) is tra
 with a matte (--matte) or a known background: a clean plate (--clean-plate, or --background
 PATH; one image for a locked-off camera, or a movie or sequence like --video) or one
 estimated from the clip (--estimate-background, a locked-off camera). With neither, a warning
-says so before tracking starts (docs/plates.md).
+says so before tracking starts (docs/command-line.md, "Plates"). `spectralsplats preview`
+shows what tracking will compare for one frame.
 """
 
 from __future__ import annotations

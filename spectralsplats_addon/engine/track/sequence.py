@@ -26,6 +26,12 @@ alone (loss="pixel"). The direct and mlp models add
   The checkpoint (every mlp_checkpoint_every steps, and on cancel) holds the network and
   Adam's state, so a resumed run continues the same sequence of steps.
 
+Plates (docs/spectral.md, "Plates"): with ``backdrops`` every frame's render is composited
+over its background image (a clean plate, the clip's estimate) rather than the background
+colour, and with ``appearance`` "clip" or "frame" its colours first go through a gain and
+offset optimised with the motion (engine/track/appearance.py; result.extra holds them). The
+first-frame alignment composites over the first frame's background image too.
+
 A cancelled run returns complete=False: for rigid/direct the frames finished so far, for mlp
 the unlocked frames at the network's current state. Cameras see the splats' own
 (object-local) frame: fold the object's matrix into each camera's viewmat first.

@@ -29,9 +29,9 @@ AUTO_ESTIMATE_FRAMES = 8  # "auto" estimates the background from at least this m
 NOTHING_GIVEN = (
     "the footage has no alpha and the job gives neither a matte nor a clean plate: spectral "
     "moments are sums over the whole image, so the background's clutter outweighs the object "
-    "and tracking can drift away even from a good start. Give a matte (--matte, or the Track "
-    "panel's Matte) or a known background (--clean-plate, or --estimate-background for a "
-    "locked-off camera).")
+    "and tracking can drift away even from a good start. Give a matte (--matte, or footage "
+    "with its own alpha) or a known background (--clean-plate, or --estimate-background for "
+    "a locked-off camera).")
 ESTIMATED = " Tracking goes on against the background estimated from the clip."
 RAW = " Tracking goes on against the raw plate{why}."
 
