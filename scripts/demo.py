@@ -107,7 +107,7 @@ def run(args) -> int:
 
     import spectralsplats_addon
     from spectralsplats_addon.blender.job_from_scene import job_folder_name
-    from spectralsplats_addon.blender.strip_source import top_strips
+    from spectralsplats_addon.blender.compat import top_strips
     from spectralsplats_addon.lab.demo_report import ReportRun, summary_lines, write_report
     from spectralsplats_addon.lab.examples import known_motion, render_clip, write_clip
     from spectralsplats_addon.engine.result import TrackResult

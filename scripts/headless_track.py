@@ -115,7 +115,7 @@ def splat_object(args):
 def add_strip(scene, path: str, first: int):
     """A movie strip, or an image strip of a file or of every image in a folder."""
     editor = scene.sequence_editor or scene.sequence_editor_create()
-    strips = addon_module("blender.strip_source").top_strips(editor)
+    strips = addon_module("blender.compat").top_strips(editor)
     path = os.path.abspath(path)
     name = Path(path).stem or "footage"
     if os.path.isdir(path):

@@ -13,6 +13,8 @@ import bpy
 import numpy as np
 
 from ..engine.rig import Rig
+from .display_nodes import MODIFIER_NAME as DISPLAY_MODIFIER
+from .native_splats import NATIVE_GROUP_PREFIX, follow_rig
 
 RIG_TAG = "spectralsplats_rig"       # armature object custom property: the rig's owner
 MODIFIER_NAME = "Splat Rig"
@@ -100,4 +102,8 @@ def build_armature(obj, rig: Rig):
     mod.use_bone_envelopes = False
     mod.use_deform_preserve_volume = False
     obj.modifiers.move(len(obj.modifiers) - 1, 0)  # deform before the display modifier
+    display = obj.modifiers.get(DISPLAY_MODIFIER)
+    if display is not None and display.node_group is not None \
+            and display.node_group.name.startswith(NATIVE_GROUP_PREFIX):
+        follow_rig(obj, display, arm_obj, rig.indices, rig.weights)  # orientations too
     return arm_obj

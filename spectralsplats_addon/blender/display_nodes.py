@@ -3,6 +3,7 @@
 Points mode: Mesh to Points with radius = size * exp(max log scale), coloured by the "Col"
 attribute. Ellipsoids mode: an icosphere instanced on every splat, rotated by its quaternion
 and scaled by size * exp(log scales), realised so the colour attribute reaches the surface.
+Splats mode (Blender 5.3+, the default there): Blender's own Gaussian splats (native_splats.py).
 The splat data itself is never changed by the display.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import bpy
 
+from .compat import has_native_splats, material_node_tree, set_modifier_input
 from .point_object import DISPLAY_COLOR
 
 NODE_GROUP_NAME = "SpectralSplats Display"
@@ -18,7 +20,9 @@ MODIFIER_NAME = "Splat Display"
 DISPLAY_MODES = (
     ("POINTS", "Points", "A coloured point per splat (fast)"),
     ("ELLIPSOIDS", "Ellipsoids", "An oriented ellipsoid per splat (slower, shows shape)"),
-)
+) + ((("SPLATS", "Gaussian Splats", "Blender's own splats, rendered as such and following "
+       "the rig (Blender 5.3+)"),) if has_native_splats() else ())
+DEFAULT_DISPLAY = "SPLATS" if has_native_splats() else "POINTS"
 
 
 def ensure_material():
@@ -27,7 +31,8 @@ def ensure_material():
     if mat is not None:
         return mat
     mat = bpy.data.materials.new(MATERIAL_NAME)
-    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    tree = material_node_tree(mat)
+    nodes, links = tree.nodes, tree.links
     nodes.clear()
     attr = nodes.new("ShaderNodeAttribute")
     attr.attribute_name = DISPLAY_COLOR
@@ -114,18 +119,25 @@ def ensure_node_group():
     return group
 
 
-def add_display_modifier(obj, mode: str = "POINTS", size: float = 2.0):
-    """Adds (or updates) the display modifier on a splat object; returns it."""
+def add_display_modifier(obj, mode: str = DEFAULT_DISPLAY, size: float = 2.0):
+    """Adds (or updates) the display modifier on a splat object; returns it. SPLATS (5.3+):
+    a native splat cloud (native_splats.py); size applies to POINTS and ELLIPSOIDS."""
     mod = obj.modifiers.get(MODIFIER_NAME) or obj.modifiers.new(MODIFIER_NAME, "NODES")
+    if mode == "SPLATS":
+        from .native_splats import ensure_node_group as native_group, write_base_attribute
+
+        write_base_attribute(obj.data)
+        mod.node_group = native_group(int(obj["spectralsplats_sh_degree"]), 0)
+        return mod
     group = ensure_node_group()
     mod.node_group = group
     for item in group.interface.items_tree:
         if item.item_type != "SOCKET" or item.in_out != "INPUT":
             continue
         if item.name == "Ellipsoids":
-            mod[item.identifier] = mode == "ELLIPSOIDS"
+            set_modifier_input(mod, item.identifier, mode == "ELLIPSOIDS")
         elif item.name == "Size":
-            mod[item.identifier] = float(size)
+            set_modifier_input(mod, item.identifier, float(size))
     obj.data.materials.clear()
     obj.data.materials.append(ensure_material())
     return mod

@@ -9,7 +9,7 @@ from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatPrope
 from bpy.types import FileHandler, Operator, OperatorFileListElement
 from bpy_extras.io_utils import ImportHelper, orientation_helper
 
-from .display_nodes import DISPLAY_MODES
+from .display_nodes import DEFAULT_DISPLAY, DISPLAY_MODES
 
 
 @orientation_helper(axis_forward="Y", axis_up="Z")
@@ -25,7 +25,7 @@ class SPECTRALSPLATS_OT_import_ply(Operator, ImportHelper):
     files: CollectionProperty(type=OperatorFileListElement, options={"HIDDEN", "SKIP_SAVE"})
     directory: StringProperty(subtype="DIR_PATH", options={"HIDDEN", "SKIP_SAVE"})
 
-    display: EnumProperty(name="Display", items=DISPLAY_MODES, default="POINTS",
+    display: EnumProperty(name="Display", items=DISPLAY_MODES, default=DEFAULT_DISPLAY,
                           description="How the splats are shown in the viewport")
     display_size: FloatProperty(name="Display Size", default=2.0, min=0.0, soft_max=4.0,
                                 description="Displayed size, in standard deviations of each splat")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from bpy_extras.io_utils import axis_conversion
 
 from ..engine.io import load_splats
-from .display_nodes import add_display_modifier
+from .display_nodes import DEFAULT_DISPLAY, add_display_modifier
 from .point_object import splats_to_object
 
 
@@ -22,7 +22,7 @@ class ImportResult:
 
 
 def import_splats(filepath: str, collection, *, axis_forward: str = "Y", axis_up: str = "Z",
-                  display: str = "POINTS", display_size: float = 2.0,
+                  display: str = DEFAULT_DISPLAY, display_size: float = 2.0,
                   drop_invalid: bool = False) -> ImportResult:
     """Reads a .ply/.splat into a new point object in collection.
 

@@ -1,7 +1,7 @@
 """Bulk keyframe writing that works with Blender 4.2 to 5.x animation data.
 
-Blender 4.4 introduced slotted actions (layers, strips, channelbags) and 5.0 removed
-``Action.fcurves``; ``fcurves_of`` hides the difference. ``write_keys`` replaces the keys of
+``fcurves_of`` gives the F-curves animating a datablock whatever the Blender release
+(slotted actions from 4.4: compat.action_fcurves). ``write_keys`` replaces the keys of
 one F-curve inside a frame range with new ones in bulk (``keyframe_points.add`` and
 ``foreach_set``), keeping every key outside the range untouched, and marks the new keys with
 the keyframe type GENERATED so they are told apart from hand-set keys.
@@ -12,6 +12,8 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
+from .compat import action_fcurves, new_fcurve
+
 TRACKED_KEY_TYPE = "GENERATED"
 
 
@@ -21,21 +23,12 @@ def fcurves_of(id_data, action_name: str):
     anim = id_data.animation_data or id_data.animation_data_create()
     if anim.action is None:
         anim.action = bpy.data.actions.new(action_name)
-    action = anim.action
-    if not hasattr(action, "slots"):  # Blender 4.2 / 4.3
-        return action.fcurves
-    from bpy_extras import anim_utils
-
-    if anim.action_slot is None:
-        slot = anim_utils.action_get_first_suitable_slot(action, id_data.id_type) \
-            if hasattr(anim_utils, "action_get_first_suitable_slot") else None
-        anim.action_slot = slot or action.slots.new(id_data.id_type, id_data.name)
-    return anim_utils.action_ensure_channelbag_for_slot(action, anim.action_slot).fcurves
+    return action_fcurves(id_data, anim.action)
 
 
 def ensure_fcurve(fcurves, data_path: str, index: int, group: str):
     fc = fcurves.find(data_path, index=index)
-    return fc if fc is not None else fcurves.new(data_path, index=index, group_name=group)
+    return fc if fc is not None else new_fcurve(fcurves, data_path, index, group)
 
 
 def _enum_values(prop: str, names) -> np.ndarray:

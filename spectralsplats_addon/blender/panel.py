@@ -6,7 +6,7 @@ import bpy
 from bpy.types import Operator, Panel
 
 from . import track_operator
-from .strip_source import all_strips_name
+from .compat import all_strips_name
 
 
 class SPECTRALSPLATS_OT_check_inputs(Operator):

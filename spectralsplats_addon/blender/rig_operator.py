@@ -10,7 +10,7 @@ from bpy.types import Operator
 class SPECTRALSPLATS_OT_rig(Operator):
     """Rig the active splat object with sparse control points: one bone per control point,
     skinning weights in vertex groups, deformed by an Armature modifier (replaces an
-    earlier rig)"""
+    earlier rig). A splat cloud from Blender 5.3's own importer becomes a splat object first"""
 
     bl_idname = "spectralsplats.rig"
     bl_label = "Rig Gaussian Splats"
@@ -26,17 +26,24 @@ class SPECTRALSPLATS_OT_rig(Operator):
 
     @classmethod
     def poll(cls, context):
+        from .compat import is_native_splat_cloud
         from .point_object import poll_splat_object
 
+        if is_native_splat_cloud(context.active_object):  # Blender 5.3+'s own import
+            return context.mode == "OBJECT"
         return poll_splat_object(cls, context)
 
     def execute(self, context):
         from ..engine.rig import build_rig
         from .armature_rig import build_armature
+        from .compat import is_native_splat_cloud
+        from .native_splats import adopt_cloud
         from .point_object import splats_from_object
 
         obj = context.active_object
         try:
+            if is_native_splat_cloud(obj):
+                obj = adopt_cloud(obj, context)
             rig = build_rig(splats_from_object(obj).means, self.control_points, self.neighbours,
                             seed=self.seed)
         except ValueError as error:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import bpy
 
+from .compat import all_strips_name
+
 
 class StripError(ValueError):
     """A strip that cannot serve as the tracking target."""
@@ -28,20 +30,6 @@ class StripFrame:
     def to_dict(self) -> dict:
         return {"scene_frame": self.scene_frame, "kind": self.kind, "path": self.path,
                 "index": self.index}
-
-
-ALL_STRIPS = "strips_all"  # Blender 4.4+; 4.2 and 4.3 call it "sequences_all"
-
-
-def all_strips_name(editor) -> str:
-    """The name of the sequence editor's collection of every strip (meta strips' included)."""
-    return ALL_STRIPS if hasattr(editor, ALL_STRIPS) else "sequences_all"
-
-
-def top_strips(editor):
-    """The editor's top-level strips, where new_movie / new_image add one (4.4+: ``strips``;
-    4.2, 4.3: ``sequences``)."""
-    return editor.strips if hasattr(editor, "strips") else editor.sequences
 
 
 def find_strip(editor, name: str):
