@@ -333,5 +333,5 @@ def auto_choice(records: list[dict], run: PlateRun) -> None:
             r["auto"] = known[key]
 
 
-__all__ = ["auto_choice", "PlateRun", "KNOWLEDGE", "photograph", "make_clip", "inputs", "starts", "score",
-           "run_plates", "targets_met", "table_rows"]
+__all__ = ["auto_choice", "PlateRun", "KNOWLEDGE", "photograph", "make_clip", "inputs",
+           "starts", "score", "run_plates", "targets_met", "table_rows"]
