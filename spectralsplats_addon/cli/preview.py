@@ -47,7 +47,7 @@ def preview_image(folder, scene_frame: int | None = None, result_path=None
     from ..engine.track.plate import Backdrop, Plate
     from ..engine.worker.run_job import (JobFootage, job_cameras, prepare_plate,
                                          start_footprint)
-    from .render import posed_splats
+    from ..engine.deform.skinning import pose_splats
 
     loaded = load_job(folder)
     frames = [frame.scene_frame for frame in loaded.job.frames]
@@ -66,8 +66,8 @@ def preview_image(folder, scene_frame: int | None = None, result_path=None
             result = TrackResult.load(result_path)
             if scene_frame in result.frames.tolist():
                 i = result.frames.tolist().index(scene_frame)
-                splats = posed_splats(splats, loaded.rig, result.rotations[i],
-                                      result.translations[i])
+                splats = pose_splats(splats, loaded.rig, result.rotations[i],
+                                     result.translations[i])
         target = footage(scene_frame)[0]
         backdrop = None if choice.background == "colour" else \
             Backdrop(torch.as_tensor(footage.backdrop(scene_frame)))

@@ -53,6 +53,7 @@ from ..engine.track.sequence import track_sequence
 from ..engine.video import composite_alpha, open_frames, resize_area
 from ..engine.video.background import estimate_background, swallowed, visible_share
 from ..engine.video.writer import write_movie
+from ..engine.vocabulary import LOSSES
 from .examples import known_motion, render_clip
 from .shift_eval import control_point_error, subset_motion
 from .shift_experiment import image_footprint, image_plane_shift, mask_overlap
@@ -89,7 +90,7 @@ class PlateRun:
     conditions: tuple = (("locked", "same"), ("locked", "changed"), ("panning", "changed"))
     knowledge: tuple = KNOWLEDGE
     starts: tuple = STARTS
-    losses: tuple = ("spectral", "pixel")
+    losses: tuple = LOSSES
     size: int = 96
     fill: float = 0.3
     frames: int = 3

@@ -55,6 +55,23 @@ class Appearance:
         row = self._row(index)
         return self.log_gain[row].exp(), self.offset[row]
 
+    def parameters(self) -> list[torch.Tensor]:
+        """The trainable tensors (none when off)."""
+        return [self.log_gain, self.offset] if self.active else []
+
+    def state(self) -> dict:
+        """The parameters as arrays, for a checkpoint (the joint run resumes from them)."""
+        return {"appearance.log_gain": self.log_gain.detach().cpu().numpy().copy(),
+                "appearance.offset": self.offset.detach().cpu().numpy().copy()} \
+            if self.active else {}
+
+    def load_state(self, extra: dict) -> None:
+        """The parameters saved by ``state`` where ``extra`` holds them."""
+        if self.active and "appearance.log_gain" in extra:
+            with torch.no_grad():
+                self.log_gain.copy_(torch.as_tensor(extra["appearance.log_gain"]))
+                self.offset.copy_(torch.as_tensor(extra["appearance.offset"]))
+
     def param_groups(self, config: TrackingConfig) -> list[dict]:
         if not self.active:
             return []

@@ -351,7 +351,7 @@ def _track_joint(scene: _Scene, model: DeformModel, graph, loss, background, bac
     config, count = scene.config, len(scene.frames)
     total_steps = config.iterations * count
     joint = config.replace(iterations=total_steps)   # one schedule over the whole run
-    params = list(model.parameters())
+    params = list(model.parameters()) + scene.appearance.parameters()
     optim = torch.optim.Adam(model.param_groups(config) + scene.appearance.param_groups(config),
                              foreach=False)
     base = [g["lr"] for g in optim.param_groups]
@@ -362,6 +362,7 @@ def _track_joint(scene: _Scene, model: DeformModel, graph, loss, background, bac
         saved = _load_checkpoint(checkpoint, model, scene.frames)
         if saved is not None:
             _load_adam(optim, params, saved.extra)
+            scene.appearance.load_state(saved.extra)
             first = int(saved.extra.get("mlp_step", 0))
             losses[:saved.num_frames] = saved.losses
     pyramids, gains = {}, {}
@@ -385,7 +386,8 @@ def _track_joint(scene: _Scene, model: DeformModel, graph, loss, background, bac
     def partial(step: int, complete: bool) -> TrackResult:
         n = count if complete else unlocked_frames(step, total_steps, count,
                                                    config.mlp_unlock_fraction)
-        extra = {**_adam_extra(optim, params), "mlp_step": np.asarray(step, dtype=np.int64)}
+        extra = {**_adam_extra(optim, params), **scene.appearance.state(),
+                 "mlp_step": np.asarray(step, dtype=np.int64)}
         return _result(scene, model, n, losses, psnrs, complete, extra)
 
     eta = EtaClock(total_steps - first)
