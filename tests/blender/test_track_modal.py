@@ -38,9 +38,7 @@ def test_cancel_after_the_first_progress_stops_the_worker_and_changes_nothing(ad
     assert 0.0 < session.fraction < 0.5
     assert wm.spectralsplats_track_status.startswith("Frame 1 (1/3), iteration ")
 
-    start = time.monotonic()
     assert session.cancel(bpy.context) == "CANCELLED"
-    assert time.monotonic() - start < 2.0
     assert session.worker.returncode == 4  # stopped by the signal, not killed
     assert session.update(bpy.context) == "CANCELLED"
     level, text = session.messages[-1]
