@@ -56,8 +56,16 @@ def test_a_job_runs_to_completion_with_events_in_order(clip, movie, tmp_path):
     assert [e["frame"] for e in finished] == frames
     progress = [e for e in events if e["event"] == "progress" and e["phase"] != "align"]
     align = [e for e in events if e.get("phase") == "align"]
+    # how the plate is compared comes before any step: no alpha, no matte, no clean plate
+    # and three frames (too few to estimate the background from): the raw plate, with the
+    # warning and the colour transform on
+    plate = events[1]
+    assert plate["event"] == "plate" and (plate["background"], plate["appearance"],
+                                          plate["alpha"]) == ("colour", "clip", False)
+    assert "neither a matte nor a clean plate" in plate["warning"] and \
+        "too short to estimate its background" in plate["warning"]
     # the rigid alignment first: before frame_started, frame 0, no share of the job
-    assert kinds[1:1 + len(align)] == ["progress"] * len(align)
+    assert kinds[2:2 + len(align)] == ["progress"] * len(align)
     assert [(e["iteration"], e["iterations"]) for e in (align[0], align[-1])] == \
         [(0, ALIGN_ITERATIONS), (ALIGN_ITERATIONS - 1, ALIGN_ITERATIONS)]
     assert {(e["frame"], e["fraction"]) for e in align} == {(FIRST_FRAME, 0.0)}
@@ -73,6 +81,10 @@ def test_a_job_runs_to_completion_with_events_in_order(clip, movie, tmp_path):
     assert result.complete and result.frames.tolist() == frames
     assert events[-1] == {**events[-1], "complete": True, "frames_done": 3,
                           "result": str((folder / "result.npz").resolve())}
+    appearance = events[-1]["appearance"]  # the last frame's colour transform
+    assert appearance["mode"] == "clip" and len(appearance["gain"]) == 3
+    np.testing.assert_allclose(appearance["gain"], result.extra["appearance.gain"][-1],
+                               atol=1e-4)
     np.testing.assert_allclose([e["psnr"] for e in finished], result.psnr, rtol=1e-6)
     np.testing.assert_allclose([e["loss"] for e in finished], result.losses, rtol=1e-6)
 
@@ -244,9 +256,9 @@ def test_the_mlp_model_reports_progress_over_the_joint_run(clip, movie, tmp_path
     assert worker.main([str(folder)], stdout=Capture(lines)) == worker.EXIT_COMPLETE
     events = read_events("".join(lines))
     kinds = [e["event"] for e in events]
-    assert kinds[0] == "started" and kinds[-1] == "finished" and \
-        set(kinds[1:-1]) == {"progress"}
-    progress = [e for e in events[1:-1] if e["phase"] != "align"]  # throttled: the first
+    assert kinds[0] == "started" and kinds[1] == "plate" and kinds[-1] == "finished" and \
+        set(kinds[2:-1]) == {"progress"}
+    progress = [e for e in events[2:-1] if e["phase"] != "align"]  # throttled: the first
     # and the last step at least
     assert progress[0]["iteration"] == 0 and progress[-1]["iteration"] == 5
     assert all(e["iterations"] == 6 for e in progress)
