@@ -198,14 +198,15 @@ def _digest(folder: Path) -> str | None:
     return h.hexdigest()
 
 
-def write_scene_job(context, inputs, settings) -> SceneJob:
+def write_scene_job(context, inputs, settings, built=None) -> SceneJob:
     """Writes the job for TrackInputs into <output_dir>/<object name>/.
 
     A result.npz left there by an earlier run of the very same job (same job.json, asset
     and rig, byte for byte) stays, so the worker resumes it; any other earlier result is
-    removed, so a new job never continues an old one.
+    removed, so a new job never continues an old one. built: (job, splats, rig) already
+    made by build_job (tracking_checks does), else built here.
     """
-    job, splats, rig = build_job(context, inputs, settings)
+    job, splats, rig = built or build_job(context, inputs, settings)
     folder = Path(inputs.output_dir) / job_folder_name(inputs.target)
     before = _digest(folder)
     write_job(folder, job, splats, rig)

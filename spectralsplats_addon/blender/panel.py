@@ -10,36 +10,22 @@ from .compat import all_strips_name
 
 
 class SPECTRALSPLATS_OT_check_inputs(Operator):
-    """Check that the splats, camera, strip and frame range can be tracked, and say which
-    footage frames each scene frame will use"""
+    """Run every check Track makes (splats, rig, camera, strip, frames, resolution, aspect)
+    and say which footage frames each scene frame will use"""
 
     bl_idname = "spectralsplats.check_inputs"
     bl_label = "Check Tracking Inputs"
 
     def execute(self, context):
-        from ..engine.conventions import camera_from_blender
         from ..engine.errors import SpectralSplatsError
-        from .armature_rig import find_rig
-        from .camera_data import blender_camera_from_object
-        from .strip_source import strip_frames
-        from .track_settings import resolve_inputs
+        from .tracking_checks import check_tracking_inputs, ready_text
 
-        settings = context.scene.spectralsplats_track
         try:
-            inputs = resolve_inputs(context, settings)
-            frames = strip_frames(inputs.strip, inputs.first, inputs.last)
-            camera = camera_from_blender(blender_camera_from_object(inputs.camera, context.scene))
+            checked = check_tracking_inputs(context, context.scene.spectralsplats_track)
         except (ValueError, SpectralSplatsError) as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
-        if settings.model != "rigid" and find_rig(inputs.target) is None:
-            self.report({"ERROR"}, f"{inputs.target.name!r} has no rig, which the "
-                                   f"{settings.model} model moves: use Rig Gaussian Splats first")
-            return {"CANCELLED"}
-        self.report({"INFO"}, f"Ready: {len(frames)} frames ({inputs.first}-{inputs.last}) of "
-                              f"{inputs.strip.name!r} ({frames[0].kind} frames "
-                              f"{frames[0].index}-{frames[-1].index}) seen by {inputs.camera.name!r} "
-                              f"at {camera.width} x {camera.height}; output in {inputs.output_dir}")
+        self.report({"INFO"}, ready_text(checked))
         return {"FINISHED"}
 
 

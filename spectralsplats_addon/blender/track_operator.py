@@ -22,6 +22,8 @@ import bpy
 from bpy.props import BoolProperty, FloatProperty, StringProperty
 from bpy.types import Operator
 
+from .poll_messages import require_object_mode
+
 RUNNING, FINISHED, CANCELLED, FAILED = "RUNNING", "FINISHED", "CANCELLED", "FAILED"
 EXIT_COMPLETE, EXIT_CANCELLED = 0, 4  # the worker's exit codes (docs/job-format.md)
 TIMER_SECONDS = 0.15
@@ -228,12 +230,14 @@ def start_session(context, report=None, echo=None, python: str | None = None) ->
     """
     from .job_from_scene import write_scene_job
     from .preferences import tracker_python
-    from .track_settings import resolve_inputs
+    from .tracking_checks import check_tracking_inputs
     from .worker_process import WorkerProcess, check_tracker_python
 
     settings = context.scene.spectralsplats_track
-    inputs = resolve_inputs(context, settings)
-    scene_job = write_scene_job(context, inputs, settings)
+    checked = check_tracking_inputs(context, settings)
+    inputs = checked.inputs
+    scene_job = write_scene_job(context, inputs, settings,
+                                built=(checked.job, checked.splats, checked.rig))
     python = check_tracker_python(python or tracker_python(context))
     worker = WorkerProcess.start(python, scene_job.folder)
     context.window_manager.spectralsplats_track_cancel = False
@@ -259,6 +263,17 @@ def _print(text: str) -> None:
     print(text, flush=True)
 
 
+def poll_track(cls, context) -> bool:
+    """Track's poll: no run in progress, Object Mode (each refusal says why)."""
+    if context.window_manager.spectralsplats_track_running:
+        cls.poll_message_set("A tracking run is in progress: wait for it or cancel it")
+        return False
+    if context.scene is None:
+        cls.poll_message_set("There is no scene to track in: open a scene")
+        return False
+    return require_object_mode(cls, context)
+
+
 class SPECTRALSPLATS_OT_track(Operator):
     """Track the splat object's motion against the video strip in a separate process, then
     bake it into keyframes (Esc cancels and leaves the scene as it was)"""
@@ -269,10 +284,7 @@ class SPECTRALSPLATS_OT_track(Operator):
 
     @classmethod
     def poll(cls, context):
-        if context.window_manager.spectralsplats_track_running:
-            cls.poll_message_set("A tracking run is in progress: wait for it or cancel it")
-            return False
-        return context.scene is not None and context.mode == "OBJECT"
+        return poll_track(cls, context)
 
     def execute(self, context):
         from ..engine.errors import SpectralSplatsError
@@ -328,7 +340,10 @@ class SPECTRALSPLATS_OT_track_cancel(Operator):
 
     @classmethod
     def poll(cls, context):
-        return context.window_manager.spectralsplats_track_running
+        if not context.window_manager.spectralsplats_track_running:
+            cls.poll_message_set("No tracking run is in progress")
+            return False
+        return True
 
     def execute(self, context):
         context.window_manager.spectralsplats_track_cancel = True

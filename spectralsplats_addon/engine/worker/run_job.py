@@ -31,7 +31,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..conventions import Camera, camera_from_blender
+from ..conventions import ASPECT_TOLERANCE, Camera, camera_from_blender
 from ..errors import DeviceError, JobError, VideoError
 from ..job import LoadedJob, load_job, resolve
 from ..job.model import JobFrame, JobMatte, JobSource
@@ -45,7 +45,6 @@ EventCallback = Callable[[dict], None]
 
 PROGRESS_EVERY_ITERATIONS = 10  # a progress event at least this often (in steps) ...
 PROGRESS_EVERY_SECONDS = 0.5    # ... and at least this often in time, whichever comes first
-ASPECT_TOLERANCE = 0.01         # footage and camera aspect ratios may differ by this much
 
 
 def resolve_device(requested: str = "auto") -> str:
