@@ -42,6 +42,11 @@ PAPER_NOTE = (
     "pixel-only supervision fails.")
 
 
+def eta_text(seconds: float) -> str:
+    """'12 s', or '?' while the tracker has no estimate yet (NaN)."""
+    return "?" if seconds != seconds else f"{seconds:.0f} s"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--assets", nargs="+", default=["articulated"],
                         choices=["articulated", "donut"], help="known-motion clips to track")
@@ -121,7 +126,7 @@ class Progress:
             self.last = time.monotonic()
             print(f"[{self.asset} {event['run'] + 1}/{event['runs']}] {event['model']} "
                   f"{event['loss']} frame {event['frame'] + 1} step {event['iteration'] + 1}/"
-                  f"{event['iterations']} ({event['phase']}), eta {event['eta_seconds']:.0f} s",
+                  f"{event['iterations']} ({event['phase']}), eta {eta_text(event['eta_seconds'])}",
                   file=self.stream, flush=True)
 
 

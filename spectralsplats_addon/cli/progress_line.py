@@ -52,6 +52,9 @@ def event_text(event: dict) -> str | None:
             if resumed else ""
         return (f"tracking {event['frames']} frames: model {event['model']}, loss "
                 f"{event['loss']}, device {event['device']}{again}")
+    if kind == "preparing":
+        return ("compiling the renderer (first run only, about half a minute)"
+                if event.get("stage") == "compiling" else None)
     if kind == "frame_finished":
         psnr = event.get("psnr")
         psnr_text = "" if psnr is None else f", PSNR {psnr:.2f} dB"

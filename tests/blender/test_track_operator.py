@@ -67,7 +67,8 @@ def test_track_bakes_motion_that_replays_the_result_and_fits_the_footage(addon, 
     ("bad strip", r"there is no strip named 'nope' in this scene's sequencer"),
     ("no camera", r"the scene has no camera: add one \(Add > Camera\)"),
     ("missing movie", r"the movie of strip 'clip' is missing: .*clip\.mp4; relink it"),
-    ("no rig", r"'asset' has no rig: use Object > Rig Gaussian Splats first"),
+    ("no rig", r"'asset' has no rig, which the direct model moves: use Rig Gaussian Splats "
+               r"first, or set Model to Rigid"),
 ])
 def test_bad_inputs_cancel_with_advice_and_change_nothing(addon, tmp_path, problem, message):
     shot = make_shot(tmp_path, frames=2)
@@ -98,11 +99,23 @@ def test_an_interpreter_without_torch_is_refused_with_advice(addon, tmp_path):
 
 
 def test_a_worker_error_reaches_the_user_and_the_scene_stays(addon, tmp_path):
-    make_shot(tmp_path, frames=2)
-    bpy.context.scene.render.resolution_x = 2 * SIZE  # the camera no longer fits the footage
+    shot = make_shot(tmp_path, frames=2)
+    shot.movie.write_bytes(b"not a movie any more")  # only the worker's decoder finds out
     before = scene_state()
-    with pytest.raises(RuntimeError, match=r"(?s)Tracking failed: .*the camera renders 96 x 48 "
-                                           r".*set the camera's resolution to the footage's"):
+    with pytest.raises(RuntimeError, match=r"(?s)Tracking failed: .*clip\.mp4"):
+        bpy.ops.spectralsplats.track()
+    assert scene_state() == before
+    assert not bpy.context.window_manager.spectralsplats_track_running
+
+
+def test_a_camera_that_does_not_fit_the_footage_is_refused_before_the_worker(addon, tmp_path):
+    make_shot(tmp_path, frames=2)
+    bpy.context.scene.render.resolution_x = 2 * SIZE
+    before = scene_state()
+    with pytest.raises(RuntimeError, match=r"the camera 'Cam' renders 96 x 48 \(aspect 2\.000\) "
+                                           r"but strip 'clip' is 48 x 48 \(aspect 1\.000\): set "
+                                           r"Output Properties > Format > Resolution to 48 x 48, "
+                                           r"or to the same aspect"):
         bpy.ops.spectralsplats.track()
     assert scene_state() == before
     assert not bpy.context.window_manager.spectralsplats_track_running

@@ -217,6 +217,14 @@ class EventMapper:
             self.frame_finished(self.current, result)
 
 
+def preparing_stage(device: str) -> str:
+    """"compiling" when a CPU run will compile the renderer's kernels first (the first run
+    on a machine, about half a minute), else "loading"."""
+    from ..render.kernel_cache import kernels_cached
+
+    return "compiling" if device == "cpu" and not kernels_cached() else "loading"
+
+
 def _number(value) -> float | None:
     """A float for JSON; None for NaN or Inf (JSON has neither)."""
     value = float(value)
@@ -263,6 +271,7 @@ def run_job(folder, callback: EventCallback | None = None, cancel: CancelToken |
                     model=settings.model, loss=settings.loss, device=device,
                     resumed_frames=done or 0, size=list(footage.size),
                     iterations=config.iterations)
+        mapper.emit("preparing", stage=preparing_stage(device))
         splats = loaded.splats.to_torch(device=device, dtype=torch.float32)
         background = torch.tensor(loaded.job.frames[0].background, dtype=torch.float32,
                                   device=device)
@@ -282,4 +291,4 @@ def run_job(folder, callback: EventCallback | None = None, cancel: CancelToken |
 
 
 __all__ = ["run_job", "resolve_device", "tracking_size", "job_cameras", "JobFootage",
-           "EventMapper", "partial_result_frames"]
+           "EventMapper", "partial_result_frames", "preparing_stage"]
