@@ -29,15 +29,20 @@ class SPECTRALSPLATS_OT_bake(Operator, ImportHelper):
     def execute(self, context):
         from ..engine.result import ResultError, TrackResult
         from .bake import BakeError, bake_result
+        from .fit_quality import quality_summary, record_fit_quality
 
         obj = context.active_object
         try:
-            report = bake_result(obj, TrackResult.load(self.filepath))
+            result = TrackResult.load(self.filepath)
+            report = bake_result(obj, result)
         except (ResultError, BakeError) as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
+        threshold = context.scene.spectralsplats_track.flag_below
+        record_fit_quality(obj, context.scene, result.frames, result.psnr, threshold)
         self.report({"INFO"}, f"Baked {report.frames} frames into {report.fcurves} channels "
-                              f"of {report.target!r}")
+                              f"of {report.target!r}; "
+                              f"{quality_summary(result.frames, result.psnr, threshold)}")
         return {"FINISHED"}
 
 

@@ -69,10 +69,11 @@ class SPECTRALSPLATS_PT_main(Panel):
         sub.prop(settings, "frame_start")
         sub.prop(settings, "frame_end")
         for name in ("model", "loss", "preset", "iterations", "resolution", "device",
-                     "output_dir", "bake"):
+                     "output_dir", "bake", "flag_below"):
             box.prop(settings, name)
         box.operator(SPECTRALSPLATS_OT_check_inputs.bl_idname, icon="CHECKMARK")
         draw_track_controls(box, context.window_manager)
+        draw_fit_summary(box, context.window_manager)
         layout.operator("spectralsplats.bake", icon="KEYINGSET")
 
 
@@ -89,6 +90,12 @@ def draw_track_controls(layout, wm) -> None:
         row.label(text=f"{wm.spectralsplats_track_progress:.0%}")
     row.operator(track_operator.SPECTRALSPLATS_OT_track_cancel.bl_idname, text="", icon="CANCEL")
     layout.label(text=wm.spectralsplats_track_status)
+
+
+def draw_fit_summary(layout, wm) -> None:
+    """The last run's per-frame fit summary (PSNR range, frames flagged)."""
+    if wm.spectralsplats_track_summary and not wm.spectralsplats_track_running:
+        layout.label(text=wm.spectralsplats_track_summary, icon="INFO")
 
 
 # The Track operators register with the panel that drives them.

@@ -40,15 +40,38 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
+ALIGN_PHASE = "align"  # the worker's phase name for the first frame's rigid alignment
+
+
+def preparing_status(event: dict) -> str:
+    """The status while the worker prepares (before the first step)."""
+    if event.get("stage") == "compiling":
+        return "Compiling the renderer (first run only, about half a minute)"
+    return "Loading the footage and the renderer"
+
+
+def progress_status(event: dict, fraction: float) -> str:
+    """The status for one progress event: the alignment named as such; an ETA only once
+    the worker has timed enough steps to give one."""
+    eta = event.get("eta_seconds")
+    eta_text = f", ETA {format_seconds(eta)}" if eta is not None else ", ETA after a few steps"
+    step = f"step {event['iteration'] + 1}/{event['iterations']}"
+    if event.get("phase") == ALIGN_PHASE:
+        return f"Aligning the object to frame {event['frame']} before tracking, {step}"
+    return (f"Frame {event['frame']} ({event['index'] + 1}/{event['count']}), {step} "
+            f"({event.get('phase', '')}), {fraction:.0%}{eta_text}")
+
+
 class TrackSession:
     """One tracking run of one splat object (see the module docstring)."""
 
     def __init__(self, object_name: str, scene_job, worker, bake: bool, report=None,
-                 echo=None) -> None:
+                 echo=None, flag_below: float = 20.0) -> None:
         self.object_name = object_name
         self.scene_job = scene_job        # job_from_scene.SceneJob
         self.worker = worker              # worker_process.WorkerProcess
         self.bake = bake
+        self.flag_below = float(flag_below)  # dB: frames with a lower PSNR are flagged
         self.state = RUNNING
         self.fraction = 0.0               # of the whole job, 0..1
         self.status = "Starting the tracker"
@@ -88,15 +111,14 @@ class TrackSession:
             self.status = f"Tracking {self.frame_count} frames on {event.get('device', '?')}" + \
                 (f" (resuming after {resumed})" if resumed else "")
             self.echo(self.status)
+        elif kind == "preparing":
+            self.status = preparing_status(event)
+            self.echo(self.status)
         elif kind == "frame_started":
             self.status = f"Frame {event['frame']} ({event['index'] + 1}/{event['count']})"
         elif kind == "progress":
             self.fraction = min(max(float(event.get("fraction", self.fraction)), 0.0), 1.0)
-            eta = event.get("eta_seconds")
-            self.status = (f"Frame {event['frame']} ({event['index'] + 1}/{event['count']}), "
-                           f"iteration {event['iteration']}/{event['iterations']} "
-                           f"({event.get('phase', '')}), {self.fraction:.0%}"
-                           + (f", ETA {format_seconds(eta)}" if eta is not None else ""))
+            self.status = progress_status(event, self.fraction)
             self.echo(self.status, force=False)
         elif kind == "frame_finished":
             self.frames_done = int(event["index"]) + 1
@@ -167,6 +189,7 @@ class TrackSession:
     def _bake(self, context) -> str:
         from ..engine.result import ResultError, TrackResult
         from .bake import BakeError, bake_result
+        from .fit_quality import quality_summary, record_fit_quality
 
         path = self.finished.get("result") or str(self.scene_job.result_path)
         try:
@@ -175,9 +198,9 @@ class TrackSession:
             return self._close(context, FAILED, "ERROR", f"Tracking finished but its result "
                                f"cannot be read: {error}")
         summary = f"Tracked {result.num_frames} frames of {self.object_name!r}"
-        psnr = [p for p in result.psnr.tolist() if p == p]
-        if psnr:
-            summary += f" (PSNR {min(psnr):.1f} to {max(psnr):.1f} dB)"
+        quality = quality_summary(result.frames, result.psnr, self.flag_below)
+        context.window_manager.spectralsplats_track_summary = quality[0].upper() + quality[1:]
+        summary += f" ({quality})"
         if not self.bake:
             return self._close(context, FINISHED, "INFO", f"{summary}; result in {path} (bake it "
                                "with Object > Bake Tracked Motion)")
@@ -190,6 +213,7 @@ class TrackSession:
             baked = bake_result(obj, result)
         except BakeError as error:
             return self._close(context, FAILED, "ERROR", f"{summary}, but baking failed: {error}")
+        record_fit_quality(obj, context.scene, result.frames, result.psnr, self.flag_below)
         return self._close(context, FINISHED, "INFO", f"{summary}; baked {baked.frames} frames "
                            f"into {baked.fcurves} channels of {baked.target!r}")
 
@@ -241,7 +265,9 @@ def start_session(context, report=None, echo=None, python: str | None = None) ->
     python = check_tracker_python(python or tracker_python(context))
     worker = WorkerProcess.start(python, scene_job.folder)
     context.window_manager.spectralsplats_track_cancel = False
-    session = TrackSession(inputs.target.name, scene_job, worker, settings.bake, report, echo)
+    context.window_manager.spectralsplats_track_summary = ""
+    session = TrackSession(inputs.target.name, scene_job, worker, settings.bake, report, echo,
+                           settings.flag_below)
     show_progress(context, 0.0, session.status)
     return session
 
@@ -357,6 +383,7 @@ _WM_PROPERTIES = {
     "spectralsplats_track_cancel": lambda: BoolProperty(default=False),
     "spectralsplats_track_progress": lambda: FloatProperty(min=0.0, max=1.0, subtype="FACTOR"),
     "spectralsplats_track_status": lambda: StringProperty(default=""),
+    "spectralsplats_track_summary": lambda: StringProperty(default=""),  # the last run's fit
 }
 
 

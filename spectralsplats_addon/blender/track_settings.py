@@ -7,7 +7,8 @@ import tempfile
 from dataclasses import dataclass
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, StringProperty
+from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
+                       StringProperty)
 from bpy.types import PropertyGroup
 
 from .point_object import is_splat_object
@@ -54,6 +55,10 @@ class SpectralSplatsTrackSettings(PropertyGroup):
                                description="Folder for the tracking job and its result (default: "
                                            "beside the .blend, or a temporary folder if unsaved)")
     bake: BoolProperty(name="Bake When Done", default=True)
+    flag_below: FloatProperty(name="Flag Below", default=20.0, min=0.0, soft_max=60.0,
+                              unit="NONE", description="Frames whose fit PSNR (dB, the "
+                              "tracker's render against the plate) is lower get a timeline "
+                              "marker")
 
 
 @dataclass
