@@ -74,6 +74,7 @@ class SPECTRALSPLATS_PT_main(Panel):
         box.operator(SPECTRALSPLATS_OT_check_inputs.bl_idname, icon="CHECKMARK")
         draw_track_controls(box, context.window_manager)
         draw_fit_summary(box, context.window_manager)
+        draw_refine(box, context, target)
         layout.operator("spectralsplats.bake", icon="KEYINGSET")
 
 
@@ -90,6 +91,20 @@ def draw_track_controls(layout, wm) -> None:
         row.label(text=f"{wm.spectralsplats_track_progress:.0%}")
     row.operator(track_operator.SPECTRALSPLATS_OT_track_cancel.bl_idname, text="", icon="CANCEL")
     layout.label(text=wm.spectralsplats_track_status)
+
+
+def draw_refine(layout, context, target) -> None:
+    """Lock Frame and Refine, with the locked frames of the target."""
+    from .key_blend import locked_frames
+    from .point_object import is_splat_object
+
+    row = layout.row(align=True)
+    row.operator("spectralsplats.lock_frame", icon="LOCKED")
+    row.operator("spectralsplats.refine", icon="FILE_REFRESH")
+    if is_splat_object(target):
+        locked = locked_frames(target)
+        if locked:
+            layout.label(text="Locked frames: " + ", ".join(map(str, locked)))
 
 
 def draw_fit_summary(layout, wm) -> None:

@@ -34,7 +34,7 @@ def test_track_bakes_motion_that_replays_the_result_and_fits_the_footage(addon, 
     assert "SpectralSplats: Tracking 3 frames on cpu" in out
     assert "SpectralSplats: frame 3 done (3/3), PSNR" in out
 
-    result = TrackResult.load(tmp_path / "out" / "asset" / "result.npz")
+    result = TrackResult.load(tmp_path / "out" / "asset" / "frames_1-3" / "result.npz")
     assert result.complete and result.model == "direct"
     assert result.frames.tolist() == shot.frames
     assert result.rotations.shape == (3, CONTROL_POINTS, 4)
@@ -87,7 +87,7 @@ def test_bad_inputs_cancel_with_advice_and_change_nothing(addon, tmp_path, probl
     with pytest.raises(RuntimeError, match=message):
         bpy.ops.spectralsplats.track()
     assert scene_state() == before
-    assert not (tmp_path / "out" / "asset" / "worker.log").exists()  # no worker started
+    assert not (tmp_path / "out" / "asset" / "frames_1-2" / "worker.log").exists()  # no worker
 
 
 def test_an_interpreter_without_torch_is_refused_with_advice(addon, tmp_path):
@@ -151,7 +151,7 @@ def test_an_unchanged_job_keeps_its_partial_result_and_a_changed_one_drops_it(ad
         return write_scene_job(bpy.context, resolve_inputs(bpy.context, settings), settings)
 
     first = write()
-    assert first.folder == tmp_path / "out" / "asset" and not first.resumable
+    assert first.folder == tmp_path / "out" / "asset" / "frames_1-2" and not first.resumable
     assert [(f.scene_frame, f.source.index) for f in first.job.frames] == [(1, 0), (2, 1)]
     first.result_path.write_bytes(b"partial")
     assert write().resumable and first.result_path.read_bytes() == b"partial"
