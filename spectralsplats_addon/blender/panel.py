@@ -101,6 +101,7 @@ def draw_refine(layout, context, target) -> None:
     row = layout.row(align=True)
     row.operator("spectralsplats.lock_frame", icon="LOCKED")
     row.operator("spectralsplats.refine", icon="FILE_REFRESH")
+    layout.operator("spectralsplats.preview_fit", icon="IMAGE_BACKGROUND")
     if is_splat_object(target):
         locked = locked_frames(target)
         if locked:
