@@ -186,6 +186,17 @@ class TrackSession:
             return self._close(context, FAILED, "ERROR", self._failure_text())
         return self._bake(context)
 
+    def _show_plate(self, context) -> None:
+        """The plate behind the tracking camera (camera_plate.py), where its timing allows."""
+        from .camera_plate import show_plate
+        from .strip_source import find_strip
+
+        meta = self.scene_job.job.meta
+        cam_obj = context.blend_data.objects.get(meta.get("camera", ""))
+        strip = find_strip(context.scene.sequence_editor, meta.get("strip", ""))
+        if cam_obj is not None and cam_obj.type == "CAMERA" and strip is not None:
+            show_plate(cam_obj, strip)
+
     def _bake(self, context) -> str:
         from ..engine.result import ResultError, TrackResult
         from .bake import BakeError, bake_result
@@ -214,6 +225,7 @@ class TrackSession:
         except BakeError as error:
             return self._close(context, FAILED, "ERROR", f"{summary}, but baking failed: {error}")
         record_fit_quality(obj, context.scene, result.frames, result.psnr, self.flag_below)
+        self._show_plate(context)
         return self._close(context, FINISHED, "INFO", f"{summary}; baked {baked.frames} frames "
                            f"into {baked.fcurves} channels of {baked.target!r}")
 

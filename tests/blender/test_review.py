@@ -33,6 +33,12 @@ def test_preview_fit_shows_the_render_over_the_plate_with_its_psnr(addon, tmp_pa
     # half plate, half the render over it: close to the plate where the fit is good
     assert np.abs(pixels - plate).mean() < 0.05
     assert (tmp_path / "out" / "asset" / "frames_1-2" / "preview_2.png").is_file()
+    # the plate is behind the tracking camera, timed as the strip: frame 1 = clip frame 1
+    camera = bpy.context.scene.camera.data
+    backgrounds = [b for b in camera.background_images if b.source == "MOVIE_CLIP"]
+    assert camera.show_background_images and len(backgrounds) == 1
+    assert bpy.path.abspath(backgrounds[0].clip.filepath) == str(shot.movie)
+    assert backgrounds[0].clip.frame_start == 1 and backgrounds[0].display_depth == "BACK"
 
 
 def test_preview_fit_on_an_untracked_frame_says_what_to_do(addon, tmp_path):
