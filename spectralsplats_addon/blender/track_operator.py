@@ -46,7 +46,7 @@ ALIGN_PHASE = "align"  # the worker's phase name for the first frame's rigid ali
 def preparing_status(event: dict) -> str:
     """The status while the worker prepares (before the first step)."""
     if event.get("stage") == "compiling":
-        return "Compiling the renderer (first run only, about half a minute)"
+        return "Compiling the renderer (first run only)"
     return "Loading the footage and the renderer"
 
 

@@ -53,7 +53,7 @@ def event_text(event: dict) -> str | None:
         return (f"tracking {event['frames']} frames: model {event['model']}, loss "
                 f"{event['loss']}, device {event['device']}{again}")
     if kind == "preparing":
-        return ("compiling the renderer (first run only, about half a minute)"
+        return ("compiling the renderer (first run only)"
                 if event.get("stage") == "compiling" else None)
     if kind == "frame_finished":
         psnr = event.get("psnr")

@@ -79,7 +79,7 @@ def test_updates_to_the_end_show_rising_progress_then_bake(addon, tmp_path):
     assert "; 2 frames below 99 dB: 1, 2); baked 2 frames into " in text
     assert text.endswith(f"; baked 2 frames into {CONTROL_POINTS * 7} channels of 'asset Rig'")
     # the run said what it was doing: preparing, the alignment by name, an ETA only later
-    assert statuses[1] in ("Compiling the renderer (first run only, about half a minute)",
+    assert statuses[1] in ("Compiling the renderer (first run only)",
                            "Loading the footage and the renderer")
     assert "Aligning the object to frame 1 before tracking, step 1/" in " | ".join(statuses)
     frame_statuses = [t for t in statuses if t.startswith("Frame 1 (1/2), step ")]
