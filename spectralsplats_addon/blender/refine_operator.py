@@ -73,7 +73,6 @@ class SPECTRALSPLATS_OT_refine(Operator):
         return _poll_target(cls, context) and poll_track(cls, context)
 
     def execute(self, context):
-        from ..engine.errors import SpectralSplatsError
         from .key_blend import locked_frames
         from .strip_source import find_strip, strip_range
 
@@ -93,8 +92,9 @@ class SPECTRALSPLATS_OT_refine(Operator):
         settings.use_strip_range, settings.frame_start, settings.frame_end = False, lo, hi
         try:
             return bpy.ops.spectralsplats.track()
-        except (RuntimeError, SpectralSplatsError):
-            return {"CANCELLED"}  # Track has reported why
+        except RuntimeError as error:  # Track refused: pass on its reason
+            self.report({"ERROR"}, str(error).strip().removeprefix("Error: "))
+            return {"CANCELLED"}
 
 
 classes = (SPECTRALSPLATS_OT_lock_frame, SPECTRALSPLATS_OT_refine)

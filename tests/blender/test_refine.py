@@ -51,3 +51,18 @@ def test_the_refine_range_lies_between_the_locked_frames_around_the_current_one(
     assert refine_range([2, 6], 4, 1, 10) == (3, 5)
     assert refine_range([2, 6], 8, 1, 10) == (7, 10)
     assert refine_range([], 4, 1, 10) == (1, 10)
+
+
+def test_refine_on_a_locked_frame_or_without_a_fitting_camera_says_why(addon, tmp_path):
+    make_shot(tmp_path, frames=3)
+    scene = bpy.context.scene
+    scene.frame_set(2)
+    assert bpy.ops.spectralsplats.lock_frame() == {"FINISHED"}
+    with pytest.raises(RuntimeError, match=r"frame 2 is locked: move to a frame between locked "
+                                           r"frames, or unlock it \(Lock Frame\)"):
+        bpy.ops.spectralsplats.refine()
+    scene.frame_set(3)
+    scene.render.resolution_x *= 2  # Track refuses: Refine passes its reason on
+    with pytest.raises(RuntimeError, match=r"the camera 'Cam' renders 96 x 48 \(aspect 2\.000\) "
+                                           r"but strip 'clip' is 48 x 48"):
+        bpy.ops.spectralsplats.refine()
