@@ -254,9 +254,9 @@ def test_the_mlp_model_reports_progress_over_the_joint_run(clip, movie, tmp_path
     assert worker.main([str(folder)], stdout=Capture(lines)) == worker.EXIT_COMPLETE
     events = read_events("".join(lines))
     kinds = [e["event"] for e in events]
-    assert kinds[0] == "started" and kinds[-1] == "finished" and \
-        set(kinds[1:-1]) == {"progress"}
-    progress = [e for e in events[1:-1] if e["phase"] != "align"]  # throttled: the first
+    assert kinds[:2] == ["started", "preparing"] and kinds[-1] == "finished" and \
+        set(kinds[2:-1]) == {"progress"}
+    progress = [e for e in events[2:-1] if e["phase"] != "align"]  # throttled: the first
     # and the last step at least
     assert progress[0]["iteration"] == 0 and progress[-1]["iteration"] == 5
     assert all(e["iterations"] == 6 for e in progress)
