@@ -13,9 +13,7 @@ bad argument or job it prints the reason on stderr and exits 2.
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -74,20 +72,15 @@ def preview_frame(folder, scene_frame: int) -> tuple[np.ndarray, float]:
 
 
 def write_png(path, image: np.ndarray) -> Path:
-    """image [H, W, 3] in [0, 1] as an 8-bit PNG at path, written atomically."""
+    """image [H, W, 3] in [0, 1] as an 8-bit PNG at path, written atomically (engine/atomic)."""
     from PIL import Image
 
+    from ..atomic import atomic_file
     from ..video.writer import to_uint8
 
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(suffix=".png", dir=path.parent)
-    os.close(handle)
-    try:
-        Image.fromarray(np.ascontiguousarray(to_uint8(image))).save(temporary, format="PNG")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as handle:
+        Image.fromarray(np.ascontiguousarray(to_uint8(image))).save(handle, format="PNG")
     return path
 
 
