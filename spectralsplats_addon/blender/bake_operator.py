@@ -7,6 +7,8 @@ from bpy.props import StringProperty
 from bpy.types import Operator
 from bpy_extras.io_utils import ImportHelper
 
+from .operator_errors import reports_errors
+
 
 class SPECTRALSPLATS_OT_bake(Operator, ImportHelper):
     """Bake a tracking result (result.npz) into keyframes on the active splat object's rig
@@ -26,18 +28,15 @@ class SPECTRALSPLATS_OT_bake(Operator, ImportHelper):
 
         return poll_splat_object(cls, context)
 
+    @reports_errors
     def execute(self, context):
-        from ..engine.result import ResultError, TrackResult
-        from .bake import BakeError, bake_result
+        from ..engine.result import TrackResult
+        from .bake import bake_result
         from .fit_quality import quality_summary, record_fit_quality
 
         obj = context.active_object
-        try:
-            result = TrackResult.load(self.filepath)
-            report = bake_result(obj, result)
-        except (ResultError, BakeError) as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+        result = TrackResult.load(self.filepath)
+        report = bake_result(obj, result)
         threshold = context.scene.spectralsplats_track.flag_below
         record_fit_quality(obj, context.scene, result.frames, result.psnr, threshold)
         self.report({"INFO"}, f"Baked {report.frames} frames into {report.fcurves} channels "

@@ -3,7 +3,8 @@
 ``fcurves_of`` gives the F-curves animating a datablock whatever the Blender release
 (slotted actions from 4.4: compat.action_fcurves). ``write_keys`` replaces the keys of
 one F-curve inside a frame range with new ones in bulk (``keyframe_points.add`` and
-``foreach_set``), keeping every key outside the range (and on locked frames) untouched, and marks the new keys with
+``foreach_set``), keeping every key outside the range (and on locked frames) untouched,
+and marks the new keys with
 the keyframe type GENERATED so they are told apart from hand-set keys.
 """
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import bpy
 from bpy.types import Operator, Panel
 
 from . import track_operator
 from .compat import all_strips_name
+from .operator_errors import reports_errors
 
 
 class SPECTRALSPLATS_OT_check_inputs(Operator):
@@ -16,15 +16,11 @@ class SPECTRALSPLATS_OT_check_inputs(Operator):
     bl_idname = "spectralsplats.check_inputs"
     bl_label = "Check Tracking Inputs"
 
+    @reports_errors
     def execute(self, context):
-        from ..engine.errors import SpectralSplatsError
         from .tracking_checks import check_tracking_inputs, ready_text
 
-        try:
-            checked = check_tracking_inputs(context, context.scene.spectralsplats_track)
-        except (ValueError, SpectralSplatsError) as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+        checked = check_tracking_inputs(context, context.scene.spectralsplats_track)
         self.report({"INFO"}, ready_text(checked))
         return {"FINISHED"}
 

@@ -24,6 +24,9 @@ import sys
 import time
 from pathlib import Path
 
+from ..engine.progress import format_seconds
+from ..engine.vocabulary import CONTROL_POINT_MODELS, LOSSES
+
 HELP = "shift-radius experiment: pixel vs spectral tracking of known-motion clips"
 SECTION_BEGIN = "<!-- shift-sequence:begin -->"
 SECTION_END = "<!-- shift-sequence:end -->"
@@ -40,11 +43,6 @@ PAPER_NOTE = (
     "qualitative: the paper's claim is that spectral supervision recovers the motion from "
     "starts with no overlap, for the MLP and the sparse control-point (direct) models, where "
     "pixel-only supervision fails.")
-
-
-def eta_text(seconds: float) -> str:
-    """'12 s', or '?' while the tracker has no estimate yet (NaN)."""
-    return "?" if seconds != seconds else f"{seconds:.0f} s"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,10 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--donut-splats", type=int, default=DONUT_DEFAULT_SPLATS,
                         help="the donut's proxy: its N splats covering the most image "
                              f"(default {DONUT_DEFAULT_SPLATS}; 0: all)")
-    parser.add_argument("--models", nargs="+", default=["direct", "mlp"],
-                        choices=["direct", "mlp"])
-    parser.add_argument("--losses", nargs="+", default=["spectral", "pixel"],
-                        choices=["spectral", "pixel"])
+    parser.add_argument("--models", nargs="+", default=list(CONTROL_POINT_MODELS),
+                        choices=CONTROL_POINT_MODELS)
+    parser.add_argument("--losses", nargs="+", default=list(LOSSES), choices=LOSSES)
     parser.add_argument("--preset", default="fast", help="tracking preset (default fast)")
     parser.add_argument("--iterations", type=int, default=None,
                         help="steps per frame (default: the preset's)")
@@ -126,7 +123,7 @@ class Progress:
             self.last = time.monotonic()
             print(f"[{self.asset} {event['run'] + 1}/{event['runs']}] {event['model']} "
                   f"{event['loss']} frame {event['frame'] + 1} step {event['iteration'] + 1}/"
-                  f"{event['iterations']} ({event['phase']}), eta {eta_text(event['eta_seconds'])}",
+                  f"{event['iterations']} ({event['phase']}), eta {format_seconds(event['eta_seconds'])}",
                   file=self.stream, flush=True)
 
 
@@ -211,10 +208,11 @@ def merge_reports(reports: list[dict]) -> dict:
     """One report from several (assets run in separate processes): their records and
     commands; minutes summed; the wall time from the earliest start to the latest end where
     the reports hold them, else the sum."""
+    from ..engine.errors import ConfigError
     from ..lab.shift_eval import summarise
 
     if not reports:
-        raise ValueError("no report to merge: name one or more JSON files")
+        raise ConfigError("no report to merge: name one or more JSON files")
     records = [r for rep in reports for r in rep["records"]]
     minutes = sum(rep["minutes"] for rep in reports)
     timed = all("started" in rep and "finished" in rep for rep in reports)

@@ -16,7 +16,7 @@ from spectralsplats_addon.engine.render import render
 from spectralsplats_addon.engine.render.projection import (camera_centre, covariance_3d,
                                                            view_directions)
 from spectralsplats_addon.engine.splats import Splats
-from spectralsplats_addon.engine.track.proxy import matrix_quaternion
+from spectralsplats_addon.engine.geometry import matrix_to_quat
 from spectralsplats_addon.lab.synthetic import make_synthetic_splats, synthetic_camera
 
 F64 = torch.float64
@@ -67,11 +67,12 @@ def baked_into_world(splats, matrix):
     cov = linear @ covariance_3d(splats.quats, splats.log_scales) @ linear.T
     variances, axes = torch.linalg.eigh(cov)
     axes = axes * torch.sign(torch.linalg.det(axes))[:, None, None]
-    quats = torch.as_tensor(np.stack([matrix_quaternion(r) for r in axes.numpy()]), dtype=F64)
+    quats = torch.as_tensor(np.stack([matrix_to_quat(r) for r in axes.numpy()]), dtype=F64)
     sh = splats.sh.clone()
     turn = polar_rotation(matrix[:3, :3])
     if sh.shape[1] > 1:
-        sh[:, 1:4, :] = torch.einsum("ij,njk->nik", torch.as_tensor(PERM @ turn @ PERM.T), sh[:, 1:4, :])
+        turn_sh = torch.as_tensor(PERM @ turn @ PERM.T)
+        sh[:, 1:4, :] = torch.einsum("ij,njk->nik", turn_sh, sh[:, 1:4, :])
     return Splats(means, quats, 0.5 * variances.log(), splats.opacity_logits, sh)
 
 

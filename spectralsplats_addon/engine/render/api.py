@@ -3,7 +3,8 @@
 Pipeline of the CPU backends ("torch", "numba"), per camera: EWA projection
 (``projection.project_gaussians``; for "numba" its compiled twin ``projection_numba``),
 view-dependent colour from the SH coefficients (``sh.eval_sh_colors``, directions from
-``projection.view_directions``: the SH turn with the object, never stretch), then a rasterizer with the contract of ``rasterize_torch``.
+``projection.view_directions``: the SH turn with the object, never stretch), then a
+rasterizer with the contract of ``rasterize_torch``.
 The "gsplat" backend runs the same image formation in gsplat's CUDA kernels
 (``gsplat_backend``).
 

@@ -37,7 +37,7 @@ def preview_frame(folder, scene_frame: int) -> tuple[np.ndarray, float]:
     """(overlay [H, W, 3] float32, PSNR dB of the render against the plate) of one frame."""
     import torch
 
-    from ..deform.skinning import posed_splats
+    from ..deform.skinning import pose_splats
     from ..job import load_job
     from ..loss.metrics import psnr
     from ..render import render
@@ -63,7 +63,7 @@ def preview_frame(folder, scene_frame: int) -> tuple[np.ndarray, float]:
     rotations, translations = control_point_motion(result, loaded.rig.control_points)
     background = np.asarray(loaded.job.frames[job_index].background, dtype=np.float32)
     with torch.no_grad():
-        posed = posed_splats(loaded.splats.to_torch(dtype=torch.float32), loaded.rig,
+        posed = pose_splats(loaded.splats.to_torch(dtype=torch.float32), loaded.rig,
                              rotations[index], translations[index])
         out = render(posed, camera, background=torch.as_tensor(background))
     rgb, alpha = out.rgb.numpy(), out.alpha.numpy()
