@@ -156,8 +156,10 @@ def run(args) -> int:
     bpy.ops.wm.save_as_mainfile(filepath=str(out / "demo.blend"))
 
     step(8, "scoring both runs against the known motion and writing out/report.html")
-    folder = job_folder_name(obj)
-    runs = [ReportRun(loss, TrackResult.load(work / loss / folder / "result.npz"), seconds)
+    folder = job_folder_name(obj)  # one run per loss, each over the whole strip
+    results = {loss: next((work / loss / folder).glob("frames_*/result.npz"))
+               for loss in ("pixel", "spectral")}
+    runs = [ReportRun(loss, TrackResult.load(results[loss]), seconds)
             for loss, seconds in (("pixel", pixel_seconds), ("spectral", spectral_seconds))]
     notes = [f"The real donut ({len(motion.splats):,} splats, {motion.rig.num_control_points} "
              f"control points), a known non-rigid motion over {args.frames} frames at "

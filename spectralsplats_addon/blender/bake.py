@@ -5,6 +5,9 @@ location = t_k and rotation_quaternion = q_k (its rest orientation is the identi
 armature_rig.py), so the Armature modifier reproduces the engine's skinning. Rigid model:
 the splat object's own transform gets keys: matrix_basis = rest basis @ M_f, where M_f is the
 result's object-local rigid transform of frame f.
+
+A bake over part of a shot blends into the keys around it and keeps locked frames
+(key_blend.py), so re-tracking a range leaves no jump at its edges.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from mathutils import Matrix
 from ..engine.errors import SpectralSplatsError
 from ..engine.result import TrackResult
 from .armature_rig import bone_name, find_rig
+from .key_blend import locked_frames, merged_keys
 from .keyframes import ensure_fcurve, fcurves_of, write_keys
 
 
@@ -31,10 +35,15 @@ class BakeReport:
     fcurves: int
 
 
-def _write_channels(id_data, channels: dict, frames: np.ndarray, group_of) -> int:
+def _write_channels(id_data, channels: dict, frames: np.ndarray, group_of,
+                    locked: list[int]) -> int:
+    """Keys each channel [F] at frames [F], blended into the keys it meets and leaving the
+    locked frames' keys (key_blend.py)."""
     fcurves = fcurves_of(id_data, f"{id_data.name} Tracked")
     for (data_path, index), values in channels.items():
-        write_keys(ensure_fcurve(fcurves, data_path, index, group_of(data_path)), frames, values)
+        fc = ensure_fcurve(fcurves, data_path, index, group_of(data_path))
+        keyed, blended = merged_keys(fc, frames, values, locked)
+        write_keys(fc, keyed, blended, keep=locked)
     return len(channels)
 
 
@@ -55,7 +64,7 @@ def bake_bones(obj, result: TrackResult) -> BakeReport:
         for i in range(4):
             channels[(f"{base}.rotation_quaternion", i)] = result.rotations[:, k, i]
     count = _write_channels(arm_obj, channels, result.frames,
-                            lambda path: path.split('"')[1])
+                            lambda path: path.split('"')[1], locked_frames(obj))
     return BakeReport(arm_obj.name, result.num_frames, count)
 
 
@@ -73,7 +82,8 @@ def bake_object(obj, result: TrackResult) -> BakeReport:
     channels = {("location", i): loc[:, i] for i in range(3)}
     channels.update({("rotation_quaternion", i): rot[:, i] for i in range(4)})
     channels.update({("scale", i): scale[:, i] for i in range(3)})
-    count = _write_channels(obj, channels, result.frames, lambda path: "Object Transforms")
+    count = _write_channels(obj, channels, result.frames, lambda path: "Object Transforms",
+                            locked_frames(obj))
     return BakeReport(obj.name, result.num_frames, count)
 
 

@@ -32,10 +32,16 @@ class SPECTRALSPLATS_OT_bake(Operator, ImportHelper):
     def execute(self, context):
         from ..engine.result import TrackResult
         from .bake import bake_result
+        from .fit_quality import quality_summary, record_fit_quality
 
-        report = bake_result(context.active_object, TrackResult.load(self.filepath))
+        obj = context.active_object
+        result = TrackResult.load(self.filepath)
+        report = bake_result(obj, result)
+        threshold = context.scene.spectralsplats_track.flag_below
+        record_fit_quality(obj, context.scene, result.frames, result.psnr, threshold)
         self.report({"INFO"}, f"Baked {report.frames} frames into {report.fcurves} channels "
-                              f"of {report.target!r}")
+                              f"of {report.target!r}; "
+                              f"{quality_summary(result.frames, result.psnr, threshold)}")
         return {"FINISHED"}
 
 

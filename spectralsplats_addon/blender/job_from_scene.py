@@ -199,6 +199,12 @@ def build_job(context, inputs, settings) -> tuple[Job, object, Rig]:
     return job, splats, rig
 
 
+def run_folder(output_dir: str, obj, first: int, last: int) -> Path:
+    """<output_dir>/<object>/frames_<first>-<last>: each tracked range keeps its own job and
+    result, so re-tracking part of a shot never overwrites the whole shot's result."""
+    return Path(output_dir) / job_folder_name(obj) / f"frames_{first}-{last}"
+
+
 def _digest(folder: Path) -> str | None:
     """A digest of the files that define the job, None if one is missing."""
     h = hashlib.sha256()
@@ -210,15 +216,16 @@ def _digest(folder: Path) -> str | None:
     return h.hexdigest()
 
 
-def write_scene_job(context, inputs, settings) -> SceneJob:
-    """Writes the job for TrackInputs into <output_dir>/<object name>/.
+def write_scene_job(context, inputs, settings, built=None) -> SceneJob:
+    """Writes the job for TrackInputs into run_folder (<output_dir>/<object>/frames_<a>-<b>/).
 
     A result.npz left there by an earlier run of the very same job (same job.json, asset
     and rig, byte for byte) stays, so the worker resumes it; any other earlier result is
-    removed, so a new job never continues an old one.
+    removed, so a new job never continues an old one. built: (job, splats, rig) already
+    made by build_job (tracking_checks does), else built here.
     """
-    job, splats, rig = build_job(context, inputs, settings)
-    folder = Path(inputs.output_dir) / job_folder_name(inputs.target)
+    job, splats, rig = built or build_job(context, inputs, settings)
+    folder = run_folder(inputs.output_dir, inputs.target, inputs.first, inputs.last)
     before = _digest(folder)
     write_job(folder, job, splats, rig)
     result = folder / job.outputs.result
@@ -229,4 +236,4 @@ def write_scene_job(context, inputs, settings) -> SceneJob:
 
 
 __all__ = ["SceneJob", "rig_from_armature", "rest_matrix_world", "frame_cameras", "job_settings",
-           "job_folder_name", "build_job", "write_scene_job"]
+           "job_folder_name", "run_folder", "build_job", "write_scene_job"]

@@ -3,7 +3,8 @@
 ``fcurves_of`` gives the F-curves animating a datablock whatever the Blender release
 (slotted actions from 4.4: compat.action_fcurves). ``write_keys`` replaces the keys of
 one F-curve inside a frame range with new ones in bulk (``keyframe_points.add`` and
-``foreach_set``), keeping every key outside the range untouched, and marks the new keys with
+``foreach_set``), keeping every key outside the range (and on locked frames) untouched,
+and marks the new keys with
 the keyframe type GENERATED so they are told apart from hand-set keys.
 """
 
@@ -36,19 +37,24 @@ def _enum_values(prop: str, names) -> np.ndarray:
     return np.array([items[n].value for n in names], dtype=np.int32)
 
 
-def write_keys(fc, frames: np.ndarray, values: np.ndarray, *,
-               interpolation: str = "LINEAR") -> None:
+def write_keys(fc, frames: np.ndarray, values: np.ndarray, *, interpolation: str = "LINEAR",
+               keep=()) -> None:
     """Replaces fc's keys with frame in [frames.min(), frames.max()] by (frames, values) [F].
 
-    Keys outside that range keep every property. New keys are LINEAR and GENERATED.
+    Keys outside that range, and keys on the frames in ``keep`` (locked frames), keep every
+    property. New keys are LINEAR and GENERATED.
     """
     frames = np.asarray(frames, dtype=np.float32)
     values = np.asarray(values, dtype=np.float32)
+    if not len(frames):
+        return
     points = fc.keyframe_points
     lo, hi = float(frames.min()), float(frames.max())
+    kept_frames = {float(f) for f in keep}
     old_co = np.empty(len(points) * 2, dtype=np.float32)
     points.foreach_get("co", old_co)
-    inside = [i for i, x in enumerate(old_co[0::2]) if lo <= x <= hi]
+    inside = [i for i, x in enumerate(old_co[0::2])
+              if lo <= x <= hi and float(round(x)) not in kept_frames]
     for i in reversed(inside):  # keys, not splats: at most one per tracked frame
         points.remove(points[i], fast=True)
     kept = len(points)

@@ -10,33 +10,18 @@ from .operator_errors import reports_errors
 
 
 class SPECTRALSPLATS_OT_check_inputs(Operator):
-    """Check that the splats, camera, strip and frame range can be tracked, and say which
-    footage frames each scene frame will use"""
+    """Run every check Track makes (splats, rig, camera, strip, frames, resolution, aspect)
+    and say which footage frames each scene frame will use"""
 
     bl_idname = "spectralsplats.check_inputs"
     bl_label = "Check Tracking Inputs"
 
     @reports_errors
     def execute(self, context):
-        from ..engine.conventions import camera_from_blender
-        from .armature_rig import find_rig
-        from .camera_data import blender_camera_from_object
-        from .strip_source import strip_frames
-        from .track_settings import resolve_inputs
+        from .tracking_checks import check_tracking_inputs, ready_text
 
-        settings = context.scene.spectralsplats_track
-        inputs = resolve_inputs(context, settings)
-        frames = strip_frames(inputs.strip, inputs.first, inputs.last)
-        camera = camera_from_blender(blender_camera_from_object(inputs.camera, context.scene))
-        if settings.model != "rigid" and find_rig(inputs.target) is None:
-            self.report({"ERROR"}, f"{inputs.target.name!r} has no rig, which the "
-                                   f"{settings.model} model moves: use Rig Gaussian Splats first")
-            return {"CANCELLED"}
-        self.report({"INFO"}, f"Ready: {len(frames)} frames ({inputs.first}-{inputs.last}) of "
-                              f"{inputs.strip.name!r} ({frames[0].kind} frames "
-                              f"{frames[0].index}-{frames[-1].index}) seen by "
-                              f"{inputs.camera.name!r} "
-                              f"at {camera.width} x {camera.height}; output in {inputs.output_dir}")
+        checked = check_tracking_inputs(context, context.scene.spectralsplats_track)
+        self.report({"INFO"}, ready_text(checked))
         return {"FINISHED"}
 
 
@@ -81,10 +66,12 @@ class SPECTRALSPLATS_PT_main(Panel):
         sub.prop(settings, "frame_end")
         draw_plate(box, settings, context.scene.sequence_editor)
         for name in ("model", "loss", "preset", "iterations", "resolution", "device",
-                     "output_dir", "bake"):
+                     "output_dir", "bake", "flag_below"):
             box.prop(settings, name)
         box.operator(SPECTRALSPLATS_OT_check_inputs.bl_idname, icon="CHECKMARK")
         draw_track_controls(box, context.window_manager)
+        draw_fit_summary(box, context.window_manager)
+        draw_refine(box, context, target)
         layout.operator("spectralsplats.bake", icon="KEYINGSET")
 
 
@@ -120,6 +107,27 @@ def draw_track_controls(layout, wm) -> None:
         row.label(text=f"{wm.spectralsplats_track_progress:.0%}")
     row.operator(track_operator.SPECTRALSPLATS_OT_track_cancel.bl_idname, text="", icon="CANCEL")
     layout.label(text=wm.spectralsplats_track_status)
+
+
+def draw_refine(layout, context, target) -> None:
+    """Lock Frame and Refine, with the locked frames of the target."""
+    from .key_blend import locked_frames
+    from .point_object import is_splat_object
+
+    row = layout.row(align=True)
+    row.operator("spectralsplats.lock_frame", icon="LOCKED")
+    row.operator("spectralsplats.refine", icon="FILE_REFRESH")
+    layout.operator("spectralsplats.preview_fit", icon="IMAGE_BACKGROUND")
+    if is_splat_object(target):
+        locked = locked_frames(target)
+        if locked:
+            layout.label(text="Locked frames: " + ", ".join(map(str, locked)))
+
+
+def draw_fit_summary(layout, wm) -> None:
+    """The last run's per-frame fit summary (PSNR range, frames flagged)."""
+    if wm.spectralsplats_track_summary and not wm.spectralsplats_track_running:
+        layout.label(text=wm.spectralsplats_track_summary, icon="INFO")
 
 
 # The Track operators register with the panel that drives them.

@@ -32,7 +32,9 @@ def poll_splat_object(cls, context) -> bool:
     if not is_splat_object(context.active_object):
         cls.poll_message_set("Select a Gaussian splat object (File > Import > Gaussian Splat)")
         return False
-    return context.mode == "OBJECT"
+    from .poll_messages import require_object_mode
+
+    return require_object_mode(cls, context)
 
 
 def _set_attribute(mesh, name: str, data_type: str, values: np.ndarray, prop: str) -> None:

@@ -32,7 +32,9 @@ class SPECTRALSPLATS_OT_rig(Operator):
         from .point_object import poll_splat_object
 
         if is_native_splat_cloud(context.active_object):  # Blender 5.3+'s own import
-            return context.mode == "OBJECT"
+            from .poll_messages import require_object_mode
+
+            return require_object_mode(cls, context)
         return poll_splat_object(cls, context)
 
     @reports_errors
@@ -43,15 +45,17 @@ class SPECTRALSPLATS_OT_rig(Operator):
         from .compat import is_native_splat_cloud
         from .native_splats import adopt_cloud
         from .point_object import splats_from_object
+        from .tracking_checks import require_splats
 
         obj = context.active_object
         try:
             if is_native_splat_cloud(obj):
                 obj = adopt_cloud(obj, context)
+            require_splats(obj)
             rig = build_rig(splats_from_object(obj).means, self.control_points, self.neighbours,
                             seed=self.seed)
         except SpectralSplatsError as error:
-            self.report({"ERROR"}, f"{obj.name}: {error}")
+            self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
         arm_obj = build_armature(obj, rig)
         context.view_layer.objects.active = obj

@@ -23,23 +23,45 @@ from bpy.props import BoolProperty, FloatProperty, StringProperty
 from bpy.types import Operator
 
 from ..engine.progress import format_seconds
-from ..engine.vocabulary import EventKind, ExitCode
+from ..engine.vocabulary import ALIGN_PHASE, EventKind, ExitCode
 from .operator_errors import report_bug, reports_errors
+from .poll_messages import require_object_mode
 
 RUNNING, FINISHED, CANCELLED, FAILED = "RUNNING", "FINISHED", "CANCELLED", "FAILED"
 TIMER_SECONDS = 0.15
 ECHO_SECONDS = 1.0  # background mode prints a progress line at most this often
 
 
+def preparing_status(event: dict) -> str:
+    """The status while the worker prepares (before the first step)."""
+    if event.get("stage") == "compiling":
+        return "Compiling the renderer (first run only)"
+    return "Loading the footage and the renderer"
+
+
+def progress_status(event: dict, fraction: float) -> str:
+    """The status for one progress event: the alignment named as such; an ETA only once
+    the worker has timed enough steps to give one."""
+    eta = event.get("eta_seconds")
+    eta_text = (f", ETA {format_seconds(eta, clock=False)}" if eta is not None
+                else ", ETA after a few steps")
+    step = f"step {event['iteration'] + 1}/{event['iterations']}"
+    if event.get("phase") == ALIGN_PHASE:
+        return f"Aligning the object to frame {event['frame']} before tracking, {step}"
+    return (f"Frame {event['frame']} ({event['index'] + 1}/{event['count']}), {step} "
+            f"({event.get('phase', '')}), {fraction:.0%}{eta_text}")
+
+
 class TrackSession:
     """One tracking run of one splat object (see the module docstring)."""
 
     def __init__(self, object_name: str, scene_job, worker, bake: bool, report=None,
-                 echo=None) -> None:
+                 echo=None, flag_below: float = 20.0) -> None:
         self.object_name = object_name
         self.scene_job = scene_job        # job_from_scene.SceneJob
         self.worker = worker              # worker_process.WorkerProcess
         self.bake = bake
+        self.flag_below = float(flag_below)  # dB: frames with a lower PSNR are flagged
         self.state = RUNNING
         self.fraction = 0.0               # of the whole job, 0..1
         self.status = "Starting the tracker"
@@ -80,6 +102,9 @@ class TrackSession:
             self.status = f"Tracking {self.frame_count} frames on {event.get('device', '?')}" + \
                 (f" (resuming after {resumed})" if resumed else "")
             self.echo(self.status)
+        elif kind == EventKind.PREPARING:
+            self.status = preparing_status(event)
+            self.echo(self.status)
         elif kind == EventKind.PLATE:
             self.plate = event
             if event.get("warning"):  # neither a matte nor a background: say so, once
@@ -89,11 +114,7 @@ class TrackSession:
             self.status = f"Frame {event['frame']} ({event['index'] + 1}/{event['count']})"
         elif kind == EventKind.PROGRESS:
             self.fraction = min(max(float(event.get("fraction", self.fraction)), 0.0), 1.0)
-            eta = event.get("eta_seconds")
-            self.status = (f"Frame {event['frame']} ({event['index'] + 1}/{event['count']}), "
-                           f"iteration {event['iteration']}/{event['iterations']} "
-                           f"({event.get('phase', '')}), {self.fraction:.0%}"
-                           + ("" if eta is None else f", ETA {format_seconds(eta, clock=False)}"))
+            self.status = progress_status(event, self.fraction)
             self.echo(self.status, force=False)
         elif kind == EventKind.FRAME_FINISHED:
             self.frames_done = int(event["index"]) + 1
@@ -161,9 +182,21 @@ class TrackSession:
             return self._close(context, FAILED, "ERROR", self._failure_text())
         return self._bake(context)
 
+    def _show_plate(self, context) -> None:
+        """The plate behind the tracking camera (camera_plate.py), where its timing allows."""
+        from .camera_plate import show_plate
+        from .strip_source import find_strip
+
+        meta = self.scene_job.job.meta
+        cam_obj = context.blend_data.objects.get(meta.get("camera", ""))
+        strip = find_strip(context.scene.sequence_editor, meta.get("strip", ""))
+        if cam_obj is not None and cam_obj.type == "CAMERA" and strip is not None:
+            show_plate(cam_obj, strip)
+
     def _bake(self, context) -> str:
         from ..engine.result import ResultError, TrackResult
         from .bake import BakeError, bake_result
+        from .fit_quality import quality_summary, record_fit_quality
 
         path = self.finished.get("result") or str(self.scene_job.result_path)
         try:
@@ -172,9 +205,9 @@ class TrackSession:
             return self._close(context, FAILED, "ERROR", f"Tracking finished but its result "
                                f"cannot be read: {error}")
         summary = f"Tracked {result.num_frames} frames of {self.object_name!r}"
-        psnr = [p for p in result.psnr.tolist() if p == p]
-        if psnr:
-            summary += f" (PSNR {min(psnr):.1f} to {max(psnr):.1f} dB)"
+        quality = quality_summary(result.frames, result.psnr, self.flag_below)
+        context.window_manager.spectralsplats_track_summary = quality[0].upper() + quality[1:]
+        summary += f" ({quality})"
         if not self.bake:
             return self._close(context, FINISHED, "INFO", f"{summary}; result in {path} (bake it "
                                "with Object > Bake Tracked Motion)")
@@ -187,6 +220,8 @@ class TrackSession:
             baked = bake_result(obj, result)
         except BakeError as error:
             return self._close(context, FAILED, "ERROR", f"{summary}, but baking failed: {error}")
+        record_fit_quality(obj, context.scene, result.frames, result.psnr, self.flag_below)
+        self._show_plate(context)
         return self._close(context, FINISHED, "INFO", f"{summary}; baked {baked.frames} frames "
                            f"into {baked.fcurves} channels of {baked.target!r}")
 
@@ -227,16 +262,20 @@ def start_session(context, report=None, echo=None, python: str | None = None) ->
     """
     from .job_from_scene import write_scene_job
     from .preferences import tracker_python
-    from .track_settings import resolve_inputs
+    from .tracking_checks import check_tracking_inputs
     from .worker_process import WorkerProcess, check_tracker_python
 
     settings = context.scene.spectralsplats_track
-    inputs = resolve_inputs(context, settings)
-    scene_job = write_scene_job(context, inputs, settings)
+    checked = check_tracking_inputs(context, settings)
+    inputs = checked.inputs
+    scene_job = write_scene_job(context, inputs, settings,
+                                built=(checked.job, checked.splats, checked.rig))
     python = check_tracker_python(python or tracker_python(context))
     worker = WorkerProcess.start(python, scene_job.folder)
     context.window_manager.spectralsplats_track_cancel = False
-    session = TrackSession(inputs.target.name, scene_job, worker, settings.bake, report, echo)
+    context.window_manager.spectralsplats_track_summary = ""
+    session = TrackSession(inputs.target.name, scene_job, worker, settings.bake, report, echo,
+                           settings.flag_below)
     show_progress(context, 0.0, session.status)
     return session
 
@@ -258,6 +297,17 @@ def _print(text: str) -> None:
     print(text, flush=True)
 
 
+def poll_track(cls, context) -> bool:
+    """Track's poll: no run in progress, Object Mode (each refusal says why)."""
+    if context.window_manager.spectralsplats_track_running:
+        cls.poll_message_set("A tracking run is in progress: wait for it or cancel it")
+        return False
+    if context.scene is None:
+        cls.poll_message_set("There is no scene to track in: open a scene")
+        return False
+    return require_object_mode(cls, context)
+
+
 class SPECTRALSPLATS_OT_track(Operator):
     """Track the splat object's motion against the video strip in a separate process, then
     bake it into keyframes (Esc cancels and leaves the scene as it was)"""
@@ -268,10 +318,7 @@ class SPECTRALSPLATS_OT_track(Operator):
 
     @classmethod
     def poll(cls, context):
-        if context.window_manager.spectralsplats_track_running:
-            cls.poll_message_set("A tracking run is in progress: wait for it or cancel it")
-            return False
-        return context.scene is not None and context.mode == "OBJECT"
+        return poll_track(cls, context)
 
     @reports_errors
     def execute(self, context):
@@ -325,7 +372,10 @@ class SPECTRALSPLATS_OT_track_cancel(Operator):
 
     @classmethod
     def poll(cls, context):
-        return context.window_manager.spectralsplats_track_running
+        if not context.window_manager.spectralsplats_track_running:
+            cls.poll_message_set("No tracking run is in progress")
+            return False
+        return True
 
     def execute(self, context):
         context.window_manager.spectralsplats_track_cancel = True
@@ -339,6 +389,7 @@ _WM_PROPERTIES = {
     "spectralsplats_track_cancel": lambda: BoolProperty(default=False),
     "spectralsplats_track_progress": lambda: FloatProperty(min=0.0, max=1.0, subtype="FACTOR"),
     "spectralsplats_track_status": lambda: StringProperty(default=""),
+    "spectralsplats_track_summary": lambda: StringProperty(default=""),  # the last run's fit
 }
 
 

@@ -7,7 +7,8 @@ import tempfile
 from dataclasses import dataclass
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, StringProperty
+from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
+                       StringProperty)
 from bpy.types import PropertyGroup
 
 from ..engine.errors import TrackInputError
@@ -89,6 +90,10 @@ class SpectralSplatsTrackSettings(PropertyGroup):
     appearance: EnumProperty(name="Colour Match", items=APPEARANCES, default="auto",
                              description="A colour transform of the render, optimised with "
                                          "the motion: the plate's exposure and white balance")
+    flag_below: FloatProperty(name="Flag Below", default=20.0, min=0.0, soft_max=60.0,
+                              unit="NONE", description="Frames whose fit PSNR (dB, the "
+                              "tracker's render against the plate) is lower get a timeline "
+                              "marker")
 
 
 @dataclass

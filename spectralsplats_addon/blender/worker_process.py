@@ -32,7 +32,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the folder holding blender/
 LOG_FILE = "worker.log"
 
 # Run with: python -c BOOTSTRAP PACKAGE_DIR JOB_DIR [worker arguments...]
-BOOTSTRAP = """\
+BOOTSTRAP_TEMPLATE = """\
 import importlib.util, runpy, sys
 folder = sys.argv[1]
 spec = importlib.util.spec_from_file_location(
@@ -41,8 +41,10 @@ package = importlib.util.module_from_spec(spec)
 sys.modules["spectralsplats_addon"] = package
 spec.loader.exec_module(package)
 sys.argv = ["worker"] + sys.argv[2:]
-runpy.run_module("spectralsplats_addon.engine.worker", run_name="__main__", alter_sys=True)
+runpy.run_module("MODULE", run_name="__main__", alter_sys=True)
 """
+BOOTSTRAP = BOOTSTRAP_TEMPLATE.replace("MODULE", "spectralsplats_addon.engine.worker")
+PREVIEW_MODULE = "spectralsplats_addon.engine.worker.preview"
 
 _torch_checks: dict[str, str | None] = {}  # interpreter -> None (torch imports) or the problem
 
@@ -50,6 +52,12 @@ _torch_checks: dict[str, str | None] = {}  # interpreter -> None (torch imports)
 def worker_command(python: str, job_folder, *args: str) -> list[str]:
     """The command line that runs the worker on job_folder with interpreter python."""
     return [python, "-c", BOOTSTRAP, str(PACKAGE_DIR), str(job_folder), *args]
+
+
+def preview_command(python: str, job_folder, scene_frame: int, out) -> list[str]:
+    """The command line that writes the fit preview of one frame (engine/worker/preview.py)."""
+    return [python, "-c", BOOTSTRAP_TEMPLATE.replace("MODULE", PREVIEW_MODULE), str(PACKAGE_DIR),
+            str(job_folder), str(int(scene_frame)), str(out)]
 
 
 def torch_problem(python: str, timeout: float = 120.0) -> str | None:

@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..engine.progress import format_seconds
 from ..engine.vocabulary import CONTROL_POINT_MODELS, LOSSES
 
 HELP = "shift-radius experiment: pixel vs spectral tracking of known-motion clips"
@@ -122,7 +123,8 @@ class Progress:
             self.last = time.monotonic()
             print(f"[{self.asset} {event['run'] + 1}/{event['runs']}] {event['model']} "
                   f"{event['loss']} frame {event['frame'] + 1} step {event['iteration'] + 1}/"
-                  f"{event['iterations']} ({event['phase']}), eta {event['eta_seconds']:.0f} s",
+                  f"{event['iterations']} ({event['phase']}), "
+                  f"eta {format_seconds(event['eta_seconds'])}",
                   file=self.stream, flush=True)
 
 

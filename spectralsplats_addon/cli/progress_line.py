@@ -45,6 +45,9 @@ def event_text(event: dict) -> str | None:
             if resumed else ""
         return (f"tracking {event['frames']} frames: model {event['model']}, loss "
                 f"{event['loss']}, device {event['device']}{again}")
+    if kind == EventKind.PREPARING:
+        return ("compiling the renderer (first run only)"
+                if event.get("stage") == "compiling" else None)
     if kind == EventKind.PLATE:
         text = (f"plate: the render goes over the {event['background'].replace('_', ' ')}, "
                 f"colour transform {event['appearance']}")

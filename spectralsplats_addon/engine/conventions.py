@@ -34,6 +34,7 @@ SensorFit = Literal["AUTO", "HORIZONTAL", "VERTICAL"]
 
 # Blender camera axes (x right, y up, z backward) -> OpenCV (x right, y down, z forward).
 BLENDER_TO_OPENCV = np.diag([1.0, -1.0, -1.0, 1.0])
+ASPECT_TOLERANCE = 0.01  # a camera's and its footage's aspect ratios may differ by this much
 MIN_FOCAL_PIXELS = 1.0  # a shorter focal length (a field of view near 180 degrees) images nothing
 
 

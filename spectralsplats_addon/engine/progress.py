@@ -7,7 +7,8 @@ print it as one line):
      "losses": {"total": 0.013, ...}, "eta_seconds": 2.7}
 
 ``iteration`` counts from 0 within the frame; ``eta_seconds`` is the time left for the whole
-job (every frame), from the mean time per step so far. Between steps the tracker checks a
+job (every frame), from the mean time per step so far, leaving out the first step (compiling
+and loading); NaN until a few steps are timed (``EtaClock``). Between steps the tracker checks a
 ``CancelToken``; ``cancel()`` may be called from another thread (a UI timer, a signal
 handler), and the tracker stops before its next step and returns what it has.
 """
@@ -19,6 +20,7 @@ import time
 from typing import Callable
 
 ProgressCallback = Callable[[dict], None]
+MIN_TIMED_STEPS = 5  # steps timed (after the first) before an ETA is given
 
 
 def format_seconds(seconds, clock: bool = True) -> str:
@@ -63,21 +65,38 @@ class CancelToken:
 
 
 class EtaClock:
-    """Time left = (mean seconds per step so far) * (steps left), over a job of total steps."""
+    """Time left = (mean seconds per timed step) * (steps left), over a job of total steps.
 
-    def __init__(self, total_steps: int, clock: Callable[[], float] = time.perf_counter):
+    The first step is not timed (it carries one-off costs: compiling, loading, caches), and
+    no estimate is given (NaN) until ``min_timed`` steps after it are: an ETA from one or
+    two steps is wild. The last step gives 0."""
+
+    def __init__(self, total_steps: int, clock: Callable[[], float] = time.perf_counter,
+                 min_timed: int = MIN_TIMED_STEPS):
         self.total_steps = max(0, int(total_steps))
+        self.min_timed = max(1, int(min_timed))
         self._clock = clock
-        self._start = clock()
+        self._timed_from = 0.0  # the clock, and the steps done, at the end of the first step
+        self._timed_base = 0
         self.done = 0
 
     def step(self, count: int = 1) -> float:
-        """Records finished steps; returns the estimated seconds left (0 when all are done)."""
+        """Records finished steps; returns the estimated seconds left, NaN while too few
+        steps are timed, 0 when all are done."""
+        now = self._clock()
+        first = self.done == 0
         self.done += count
         left = max(0, self.total_steps - self.done)
-        if self.done <= 0:
+        if left == 0:
+            return 0.0
+        if first:
+            self._timed_from = now
+            self._timed_base = self.done
             return float("nan")
-        return (self._clock() - self._start) / self.done * left
+        timed = self.done - self._timed_base
+        if timed < self.min_timed:
+            return float("nan")
+        return (now - self._timed_from) / timed * left
 
 
 def progress_event(frame: int, iteration: int, iterations: int, phase: str, losses: dict,
@@ -93,4 +112,5 @@ def is_cancelled(token: CancelToken | None) -> bool:
     return token is not None and token.cancelled
 
 
-__all__ = ["ProgressCallback", "CancelToken", "EtaClock", "progress_event", "is_cancelled"]
+__all__ = ["ProgressCallback", "MIN_TIMED_STEPS", "CancelToken", "EtaClock", "progress_event",
+           "is_cancelled"]

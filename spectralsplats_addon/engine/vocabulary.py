@@ -17,6 +17,7 @@ LOSSES: tuple[str, ...] = ("spectral", "pixel")
 PRESETS: tuple[str, ...] = tuple(_PRESET_CONFIGS)  # engine/config.py owns their settings
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 RIGID = "rigid"  # the model that moves the whole object, not its control points
+ALIGN_PHASE = "align"  # the phase progress events carry during the first-frame alignment
 CONTROL_POINT_MODELS: tuple[str, ...] = tuple(m for m in MODELS if m != RIGID)
 
 # (label, description) of each name, in the order the Track panel lists them.
@@ -46,6 +47,7 @@ class EventKind(StrEnum):
     """The ``"event"`` field of the worker's JSON lines (docs/job-format.md, "The worker")."""
 
     STARTED = "started"
+    PREPARING = "preparing"  # before the first step: stage "compiling" or "loading"
     PLATE = "plate"   # how the plate is compared, and the warning when nothing is given
     FRAME_STARTED = "frame_started"
     PROGRESS = "progress"
@@ -64,5 +66,5 @@ class ExitCode(IntEnum):
     STOPPED = 4   # SIGTERM, SIGINT or a cancel: a partial result (complete=false)
 
 
-__all__ = ["MODELS", "RIGID", "CONTROL_POINT_MODELS", "LOSSES", "PRESETS", "DEVICES",
+__all__ = ["MODELS", "RIGID", "ALIGN_PHASE", "CONTROL_POINT_MODELS", "LOSSES", "PRESETS", "DEVICES",
            "MODEL_TEXT", "LOSS_TEXT", "PRESET_TEXT", "DEVICE_TEXT", "EventKind", "ExitCode"]

@@ -150,4 +150,4 @@ def test_the_installed_extension_tracks_with_its_own_engine(tmp_path, built_zip)
     assert list((installed / "engine" / "render" / "__pycache__").glob("*.nbi"))
     assert report["fcurves"] == CONTROL_POINTS * 7 and report["keyed_frames"] == [1.0, 2.0]
     assert report["torch_loaded"] is False  # torch ran in the worker only
-    assert TrackResult.load(tmp_path / "out" / "asset" / "result.npz").complete
+    assert TrackResult.load(tmp_path / "out" / "asset" / "frames_1-2" / "result.npz").complete

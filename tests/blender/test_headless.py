@@ -56,7 +56,7 @@ def test_plain_python_tracks_bakes_and_saves(addon, tmp_path):
     fcurves = fcurves_of(arm_obj, "unused")
     assert len(fcurves) == CONTROL_POINTS * 7
     assert {tuple(k.co[0] for k in fc.keyframe_points) for fc in fcurves} == {(1.0, 2.0)}
-    result = TrackResult.load(tmp_path / "out" / "asset" / "result.npz")
+    result = TrackResult.load(tmp_path / "out" / "asset" / "frames_1-2" / "result.npz")
     engine = posed_means(splats, rig, result.rotations, result.translations)
     size = float(np.linalg.norm(splats.means.max(0) - splats.means.min(0)))
     for f, frame in enumerate((1, 2)):

@@ -16,7 +16,8 @@ CLASS_NAMES = ("SPECTRALSPLATS_OT_import_ply", "SPECTRALSPLATS_OT_rig", "SPECTRA
                "SPECTRALSPLATS_OT_check_environment", "SPECTRALSPLATS_OT_setup_environment",
                "SPECTRALSPLATS_OT_check_inputs", "SPECTRALSPLATS_PT_main",
                "SpectralSplatsTrackSettings", "SPECTRALSPLATS_OT_track",
-               "SPECTRALSPLATS_OT_track_cancel")
+               "SPECTRALSPLATS_OT_track_cancel", "SPECTRALSPLATS_OT_lock_frame",
+               "SPECTRALSPLATS_OT_refine", "SPECTRALSPLATS_OT_preview_fit")
 
 
 def our_classes():

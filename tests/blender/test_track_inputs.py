@@ -51,6 +51,7 @@ def test_check_inputs_reports_ready_for_a_good_scene(scene_with_splats, tmp_path
     scene_with_splats.sequence_editor_create().strips.new_movie("clip", str(movie), 1, 1)
     settings = scene_with_splats.spectralsplats_track
     settings.strip, settings.model = "clip", "rigid"
+    scene_with_splats.render.resolution_x, scene_with_splats.render.resolution_y = 64, 48
     assert bpy.ops.spectralsplats.check_inputs() == {"FINISHED"}
     assert "Ready: 12 frames (1-12) of 'clip' (movie frames 0-11)" in capfd.readouterr().out
 
@@ -60,7 +61,8 @@ def test_check_inputs_reports_ready_for_a_good_scene(scene_with_splats, tmp_path
     ("sound strip", "is a sound strip: pick a movie or image strip"),
     ("missing movie", "the movie of strip 'clip' is missing"),
     ("no camera", "the scene has no camera"),
-    ("no rig", "has no rig, which the direct model moves"),
+    ("no rig", "has no rig, which the direct model moves: use Rig Gaussian Splats first, or "
+               "set Model to Rigid"),
 ])
 def test_check_inputs_gives_a_clear_error(scene_with_splats, tmp_path, problem, message):
     settings = scene_with_splats.spectralsplats_track

@@ -36,7 +36,7 @@ def test_cancel_after_the_first_progress_stops_the_worker_and_changes_nothing(ad
     assert update_until(session, lambda: session.fraction > 0) == "RUNNING"
     assert wm.spectralsplats_track_progress == pytest.approx(session.fraction)
     assert 0.0 < session.fraction < 0.5
-    assert wm.spectralsplats_track_status.startswith("Frame 1 (1/3), iteration ")
+    assert wm.spectralsplats_track_status.startswith("Frame 1 (1/3), step ")
 
     assert session.cancel(bpy.context) == "CANCELLED"
     assert session.worker.returncode == 4  # stopped by the signal, not killed
@@ -53,8 +53,16 @@ def test_cancel_after_the_first_progress_stops_the_worker_and_changes_nothing(ad
 def test_updates_to_the_end_show_rising_progress_then_bake(addon, tmp_path):
     shot = make_shot(tmp_path, frames=2, iterations=30)
     wm = bpy.context.window_manager
+    bpy.context.scene.spectralsplats_track.flag_below = 99.0  # every frame is flagged
     session = start_session(bpy.context)
-    seen = []
+    seen, statuses = [], []
+    handle = session.handle
+
+    def recording(event):
+        handle(event)
+        statuses.append(session.status)
+
+    session.handle = recording
 
     def record_progress() -> bool:
         seen.append(wm.spectralsplats_track_progress)
@@ -65,8 +73,25 @@ def test_updates_to_the_end_show_rising_progress_then_bake(addon, tmp_path):
     assert seen == sorted(seen) and seen[-1] > 0.5
     assert session.counts["frame_finished"] == 2 and session.counts["finished"] == 1
     level, text = session.messages[-1]
-    assert level == "INFO" and text.startswith("Tracked 2 frames of 'asset' (PSNR ")
+    assert level == "INFO" and text.startswith("Tracked 2 frames of 'asset' (fit PSNR ")
+    assert "; 2 frames below 99 dB: 1, 2); baked 2 frames into " in text
     assert text.endswith(f"; baked 2 frames into {CONTROL_POINTS * 7} channels of 'asset Rig'")
+    # the run said what it was doing: preparing, the alignment by name, an ETA only later
+    assert statuses[1] in ("Compiling the renderer (first run only)",
+                           "Loading the footage and the renderer")
+    assert "Aligning the object to frame 1 before tracking, step 1/" in " | ".join(statuses)
+    frame_statuses = [t for t in statuses if t.startswith("Frame 1 (1/2), step ")]
+    assert frame_statuses[0].endswith(", ETA after a few steps")
+    assert any(", ETA " in t and "after a few" not in t for t in statuses)
+    # the fit of each frame stays with the bake: a PSNR curve and flagged frames
+    psnr = shot.obj.animation_data.action
+    assert wm.spectralsplats_track_summary.startswith("Fit PSNR ")
+    curve = [fc for fc in fcurves_of(shot.obj, "unused")
+             if fc.data_path == '["spectralsplats_psnr"]']
+    assert psnr is not None and [k.co[0] for k in curve[0].keyframe_points] == [1.0, 2.0]
+    values = [k.co[1] for k in curve[0].keyframe_points]
+    markers = sorted((m.frame, m.name) for m in bpy.context.scene.timeline_markers)
+    assert markers == [(1, f"low fit {values[0]:.1f} dB"), (2, f"low fit {values[1]:.1f} dB")]
     fcurves = fcurves_of(find_rig(shot.obj), "unused")
     assert {tuple(k.co[0] for k in fc.keyframe_points) for fc in fcurves} == {(1.0, 2.0)}
     assert not wm.spectralsplats_track_running

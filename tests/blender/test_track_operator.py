@@ -34,7 +34,7 @@ def test_track_bakes_motion_that_replays_the_result_and_fits_the_footage(addon, 
     assert "SpectralSplats: Tracking 3 frames on cpu" in out
     assert "SpectralSplats: frame 3 done (3/3), PSNR" in out
 
-    result = TrackResult.load(tmp_path / "out" / "asset" / "result.npz")
+    result = TrackResult.load(tmp_path / "out" / "asset" / "frames_1-3" / "result.npz")
     assert result.complete and result.model == "direct"
     assert result.frames.tolist() == shot.frames
     assert result.rotations.shape == (3, CONTROL_POINTS, 4)
@@ -67,7 +67,8 @@ def test_track_bakes_motion_that_replays_the_result_and_fits_the_footage(addon, 
     ("bad strip", r"there is no strip named 'nope' in this scene's sequencer"),
     ("no camera", r"the scene has no camera: add one \(Add > Camera\)"),
     ("missing movie", r"the movie of strip 'clip' is missing: .*clip\.mp4; relink it"),
-    ("no rig", r"'asset' has no rig: use Object > Rig Gaussian Splats first"),
+    ("no rig", r"'asset' has no rig, which the direct model moves: use Rig Gaussian Splats "
+               r"first, or set Model to Rigid"),
 ])
 def test_bad_inputs_cancel_with_advice_and_change_nothing(addon, tmp_path, problem, message):
     shot = make_shot(tmp_path, frames=2)
@@ -86,7 +87,7 @@ def test_bad_inputs_cancel_with_advice_and_change_nothing(addon, tmp_path, probl
     with pytest.raises(RuntimeError, match=message):
         bpy.ops.spectralsplats.track()
     assert scene_state() == before
-    assert not (tmp_path / "out" / "asset" / "worker.log").exists()  # no worker started
+    assert not (tmp_path / "out" / "asset" / "frames_1-2" / "worker.log").exists()  # no worker
 
 
 def test_an_interpreter_without_torch_is_refused_with_advice(addon, tmp_path):
@@ -98,11 +99,23 @@ def test_an_interpreter_without_torch_is_refused_with_advice(addon, tmp_path):
 
 
 def test_a_worker_error_reaches_the_user_and_the_scene_stays(addon, tmp_path):
-    make_shot(tmp_path, frames=2)
-    bpy.context.scene.render.resolution_x = 2 * SIZE  # the camera no longer fits the footage
+    shot = make_shot(tmp_path, frames=2)
+    shot.movie.write_bytes(b"not a movie any more")  # only the worker's decoder finds out
     before = scene_state()
-    with pytest.raises(RuntimeError, match=r"(?s)Tracking failed: .*the camera renders 96 x 48 "
-                                           r".*set the camera's resolution to the footage's"):
+    with pytest.raises(RuntimeError, match=r"(?s)Tracking failed: .*clip\.mp4"):
+        bpy.ops.spectralsplats.track()
+    assert scene_state() == before
+    assert not bpy.context.window_manager.spectralsplats_track_running
+
+
+def test_a_camera_that_does_not_fit_the_footage_is_refused_before_the_worker(addon, tmp_path):
+    make_shot(tmp_path, frames=2)
+    bpy.context.scene.render.resolution_x = 2 * SIZE
+    before = scene_state()
+    with pytest.raises(RuntimeError, match=r"the camera 'Cam' renders 96 x 48 \(aspect 2\.000\) "
+                                           r"but strip 'clip' is 48 x 48 \(aspect 1\.000\): set "
+                                           r"Output Properties > Format > Resolution to 48 x 48, "
+                                           r"or to the same aspect"):
         bpy.ops.spectralsplats.track()
     assert scene_state() == before
     assert not bpy.context.window_manager.spectralsplats_track_running
@@ -138,7 +151,7 @@ def test_an_unchanged_job_keeps_its_partial_result_and_a_changed_one_drops_it(ad
         return write_scene_job(bpy.context, resolve_inputs(bpy.context, settings), settings)
 
     first = write()
-    assert first.folder == tmp_path / "out" / "asset" and not first.resumable
+    assert first.folder == tmp_path / "out" / "asset" / "frames_1-2" and not first.resumable
     assert [(f.scene_frame, f.source.index) for f in first.job.frames] == [(1, 0), (2, 1)]
     first.result_path.write_bytes(b"partial")
     assert write().resumable and first.result_path.read_bytes() == b"partial"

@@ -173,7 +173,7 @@ def test_the_installed_zip_goes_from_install_to_baked_keys(version, importer, sh
         assert report["imported_type"] == ("POINTCLOUD" if importer == "blender" else "MESH")
         assert report["evaluated_splat_type"] == "GAUSSIAN_SPLAT"
 
-    result = TrackResult.load(tmp_path / "out" / "asset" / "result.npz")
+    result = TrackResult.load(tmp_path / "out" / "asset" / f"frames_1-{FRAMES}" / "result.npz")
     identity = np.zeros_like(result.rotations)
     identity[..., 0] = 1.0
     # Rotated bones, so the orientation check below sees the rig turn the splats.

@@ -56,6 +56,7 @@ PREVIEW = "spectralsplats preview --asset prop.ply --video plates/prop_####.png 
           "plates/clean.png --camera camera.json --frame 12 --out shots/prop_plate"
 PLATES = "python scripts/eval_plates.py --out out/plates {}--conditions {} --directions 1"
 WORKER = "python -m spectralsplats_addon.engine.worker JOB_DIR"
+WORKER_PREVIEW = "python -m spectralsplats_addon.engine.worker.preview JOB_DIR SCENE_FRAME OUT.png"
 EVAL = "spectralsplats eval --assets {} --radii 0 0.5 1 1.5 --directions 2 --frames 8 --size 64 " \
        "--fill 0.2 --control-points 48 {}--models direct mlp --losses spectral pixel --preset " \
        "fast --iterations 40 --set lr_control_points=0.02 lr_mlp=0.003 --seed 0 --out " \
@@ -83,6 +84,7 @@ RUN = {
         "test_track_and_render",
     WORKER: "test_the_worker",
     f"{WORKER} [--resume | --no-resume]": "test_the_worker",
+    WORKER_PREVIEW: "test_the_worker",
     "/path/to/checkout/.venv/bin/python -m spectralsplats_addon.engine.environment":
         "test_the_environment_check",
     ".venv/bin/python -m spectralsplats_addon example --asset articulated --frames 24 --size "
@@ -123,7 +125,12 @@ NOT_RUN = {
     "plate.mp4 --out tracked.blend": (NO_BLENDER, HEADLESS_RUN),
     "blender -b scene.blend --python scripts/headless_track.py -- --object donut --video "
     "plate.mp4 --frames 1-48 --preset fast --out tracked.blend": (NO_BLENDER, HEADLESS_RUN),
-    "spectralsplats track | preview | render | example | eval": ("a list of the commands", None),
+    "python scripts/review_figures.py": ("a real 8-frame track in Blender that rewrites "
+                                         "docs/figures/review-*.png",
+                                         "tests/blender/test_review.py and test_track_modal.py "
+                                         "(Preview Fit, the PSNR keys and markers)"),
+    "spectralsplats track | preview | render | example | eval": ("a list of the commands",
+                                                                  None),
     "spectralsplats track": ("the command's name in a sentence", None),
     "spectralsplats COMMAND --help": ("COMMAND is each command", "spectralsplats track --help, "
                                       "render --help, example --help, eval --help"),
@@ -378,6 +385,12 @@ def test_the_worker(inputs, tmp_path):
         done = run(synopsis, inputs, JOB_DIR=str(job))
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout.splitlines()[-1])["event"] == "finished"
+    frame = TrackResult.load(job / "result.npz").frames[0]
+    done = run(WORKER_PREVIEW, inputs, JOB_DIR=str(job), SCENE_FRAME=str(frame),
+               **{"OUT.png": str(tmp_path / "preview.png")})
+    assert done.returncode == 0, done.stderr
+    event = json.loads(done.stdout.splitlines()[-1])
+    assert event["event"] == "preview" and (tmp_path / "preview.png").is_file()
 
 
 def test_the_environment_check(tmp_path):

@@ -59,13 +59,14 @@ def test_a_job_runs_to_completion_with_events_in_order(clip, movie, tmp_path):
     # how the plate is compared comes before any step: no alpha, no matte, no clean plate
     # and three frames (too few to estimate the background from): the raw plate, with the
     # warning and the colour transform on
-    plate = events[1]
+    plate = events[2]
     assert plate["event"] == "plate" and (plate["background"], plate["appearance"],
                                           plate["alpha"]) == ("colour", "clip", False)
     assert "neither a matte nor a clean plate" in plate["warning"] and \
         "too short to estimate its background" in plate["warning"]
     # the rigid alignment first: before frame_started, frame 0, no share of the job
-    assert kinds[2:2 + len(align)] == ["progress"] * len(align)
+    assert kinds[1] == "preparing" and events[1]["stage"] in ("compiling", "loading")
+    assert kinds[3:3 + len(align)] == ["progress"] * len(align)
     assert [(e["iteration"], e["iterations"]) for e in (align[0], align[-1])] == \
         [(0, ALIGN_ITERATIONS), (ALIGN_ITERATIONS - 1, ALIGN_ITERATIONS)]
     assert {(e["frame"], e["fraction"]) for e in align} == {(FIRST_FRAME, 0.0)}
@@ -74,6 +75,7 @@ def test_a_job_runs_to_completion_with_events_in_order(clip, movie, tmp_path):
         [(i, it) for i in range(3) for it in (0, 11)]
     assert np.all(np.diff([e["fraction"] for e in progress]) > 0)
     assert progress[-1]["fraction"] == 1.0 and progress[-1]["eta_seconds"] == 0.0
+    assert progress[0]["eta_seconds"] is None  # no estimate from the first (untimed) step
     assert {"total", "spectral"} <= set(progress[0]["losses"])
     times = [e["time"] for e in events]
     assert times == sorted(times)
@@ -256,9 +258,9 @@ def test_the_mlp_model_reports_progress_over_the_joint_run(clip, movie, tmp_path
     assert worker.main([str(folder)], stdout=Capture(lines)) == worker.EXIT_COMPLETE
     events = read_events("".join(lines))
     kinds = [e["event"] for e in events]
-    assert kinds[0] == "started" and kinds[1] == "plate" and kinds[-1] == "finished" and \
-        set(kinds[2:-1]) == {"progress"}
-    progress = [e for e in events[2:-1] if e["phase"] != "align"]  # throttled: the first
+    assert kinds[:3] == ["started", "preparing", "plate"] and kinds[-1] == "finished" and \
+        set(kinds[3:-1]) == {"progress"}
+    progress = [e for e in events[3:-1] if e["phase"] != "align"]  # throttled: the first
     # and the last step at least
     assert progress[0]["iteration"] == 0 and progress[-1]["iteration"] == 5
     assert all(e["iterations"] == 6 for e in progress)

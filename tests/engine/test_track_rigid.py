@@ -3,6 +3,8 @@ bad inputs; CancelToken and EtaClock."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -31,10 +33,14 @@ def test_cancel_token_and_eta_clock():
     assert not token.cancelled
     token.cancel()
     assert token.cancelled
-    ticks = iter([0.0, 2.0, 4.0])
-    clock = EtaClock(4, clock=lambda: next(ticks))
-    assert clock.step() == pytest.approx(6.0)   # 2 s per step, 3 left
-    assert clock.step() == pytest.approx(4.0)   # 2 s per step, 2 left
+    ticks = iter([30.0, 32.0, 34.0, 36.0, 38.0, 40.0])  # the first step took 30 s (compiling)
+    clock = EtaClock(6, clock=lambda: next(ticks), min_timed=3)
+    assert math.isnan(clock.step())            # the first step is not timed
+    assert math.isnan(clock.step())            # one timed step: no estimate yet
+    assert math.isnan(clock.step())
+    assert clock.step() == pytest.approx(4.0)  # 2 s per timed step, 2 left (not 10 s)
+    assert clock.step() == pytest.approx(2.0)  # 2 s per timed step, 1 left
+    assert clock.step() == 0.0                 # all done
     event = progress_event(1, 2, 3, "spectral", {"total": np.float32(0.5)}, 1.5)
     assert event == {"frame": 1, "iteration": 2, "iterations": 3, "phase": "spectral",
                      "losses": {"total": 0.5}, "eta_seconds": 1.5}

@@ -2,8 +2,9 @@
 
 Pipeline of the CPU backends ("torch", "numba"), per camera: EWA projection
 (``projection.project_gaussians``; for "numba" its compiled twin ``projection_numba``),
-view-dependent colour from the SH coefficients (``sh.eval_sh_colors``, directions from the
-camera centre to each splat), then a rasterizer with the contract of ``rasterize_torch``.
+view-dependent colour from the SH coefficients (``sh.eval_sh_colors``, directions from
+``projection.view_directions``: the SH turn with the object, never stretch), then a
+rasterizer with the contract of ``rasterize_torch``.
 The "gsplat" backend runs the same image formation in gsplat's CUDA kernels
 (``gsplat_backend``).
 
@@ -23,7 +24,7 @@ from torch import Tensor
 from ..conventions import Camera
 from ..errors import RenderError
 from ..splats import Splats, sh_degree_from_coeffs
-from .projection import camera_centre, mass_ratio, project_gaussians
+from .projection import mass_ratio, project_gaussians, view_directions
 from .rasterize_torch import rasterize_torch
 from .sh import eval_sh_colors
 
@@ -120,7 +121,7 @@ def _render_one(splats: Splats, cam: Camera, background: Tensor, degree: int,
                    cam.width, cam.height, near=cam.near, far=cam.far, eps2d=eps2d)
     if mass_eps2d is not None:
         opacities = opacities * mass_ratio(proj.conics, mass_eps2d - eps2d)
-    colors = eval_sh_colors(splats.sh, splats.means - camera_centre(viewmat), degree)
+    colors = eval_sh_colors(splats.sh, view_directions(splats.means, viewmat), degree)
     rgb, alpha = rasterize(proj.means2d, proj.conics, colors, opacities, proj.depths, proj.radii,
                            cam.width, cam.height, background)
     return rgb, alpha, proj.radii, proj.means2d, proj.depths

@@ -6,6 +6,7 @@ loads it. The mapping from our inputs to gsplat's:
     means, quats (normalised by gsplat)  ->  means, quats
     exp(log_scales), sigmoid(logits)     ->  scales, opacities
     sh [N, K, 3], sh_degree              ->  colors (as SH), sh_degree (+0.5, clamp at 0)
+      (a viewmat with scale or shear:    ->  colors [C, N, 3] from the engine's SH rule)
     Camera.viewmat, Camera.K             ->  viewmats [C, 4, 4], Ks [C, 3, 3]
     Camera.near, Camera.far              ->  near_plane, far_plane
     background [3]                       ->  backgrounds [C, 3]
@@ -25,6 +26,8 @@ from torch import Tensor
 from ..conventions import Camera
 from ..errors import RenderError
 from ..splats import Splats
+from .projection import is_rotation, view_directions
+from .sh import eval_sh_colors
 
 
 def render_gsplat(
@@ -48,12 +51,13 @@ def render_gsplat(
     near, far = _shared_planes(cameras)
     viewmats = torch.stack([torch.as_tensor(c.viewmat, dtype=f32, device=device) for c in cameras])
     Ks = torch.stack([torch.as_tensor(c.K, dtype=f32, device=device) for c in cameras])
+    colors, colour_degree = _colours(splats, viewmats, sh_degree)
     rgb, alpha, meta = gsplat.rasterization(
         means=splats.means.to(f32),
         quats=splats.quats.to(f32),
         scales=splats.log_scales.to(f32).exp(),
         opacities=splats.opacity_logits.to(f32).sigmoid(),
-        colors=splats.sh.to(f32),
+        colors=colors,
         viewmats=viewmats,
         Ks=Ks,
         width=width,
@@ -62,7 +66,7 @@ def render_gsplat(
         far_plane=far,
         radius_clip=0.0,
         eps2d=eps2d,
-        sh_degree=sh_degree,
+        sh_degree=colour_degree,
         packed=packed,
         backgrounds=background.to(f32).expand(len(cameras), 3),
         render_mode="RGB",
@@ -70,6 +74,18 @@ def render_gsplat(
     )
     radii, means2d, depths = _per_camera_meta(meta, len(cameras), len(splats), packed)
     return (rgb.to(dtype), alpha[..., 0].to(dtype), radii, means2d.to(dtype), depths.to(dtype))
+
+
+def _colours(splats: Splats, viewmats: Tensor, sh_degree: int) -> tuple[Tensor, int | None]:
+    """gsplat's own SH directions (means - inverse(viewmat) centre) stretch with a scaled or
+    sheared object; for such viewmats [C, 4, 4] the colours [C, N, 3] are evaluated here with
+    the engine's rule (projection.view_directions) and handed over as plain colours."""
+    sh = splats.sh.to(torch.float32)
+    if all(is_rotation(v, tol=1e-4) for v in viewmats):
+        return sh, sh_degree
+    means = splats.means.to(torch.float32)
+    colours = [eval_sh_colors(sh, view_directions(means, v), sh_degree) for v in viewmats]
+    return torch.stack(colours), None
 
 
 def _shared_planes(cameras: Sequence[Camera]) -> tuple[float, float]:

@@ -155,12 +155,41 @@ def _opacity_aware_radii(
 
 
 def camera_centre(viewmat: Tensor) -> Tensor:
-    """[4, 4] world-to-camera -> [3] camera centre in the world, -W^T t."""
-    return -viewmat[:3, :3].T @ viewmat[:3, 3]
+    """[4, 4] model-to-camera -> [3] camera centre in the model's frame, -W^{-1} t.
+
+    W is a rotation for a world camera, but an object-local camera (viewmat @ the object's
+    matrix) carries the object's scale and shear in W, so the true inverse is used."""
+    return -torch.linalg.solve(viewmat[:3, :3], viewmat[:3, 3])
+
+
+def view_rotation(viewmat: Tensor) -> Tensor:
+    """[4, 4] model-to-camera -> [3, 3] the rotation factor U of W = U P (polar
+    decomposition, P symmetric positive definite); U = W when W is a rotation."""
+    left, _, right_t = torch.linalg.svd(viewmat[:3, :3])
+    return left @ right_t
+
+
+def view_directions(means: Tensor, viewmat: Tensor) -> Tensor:
+    """means [N, 3] in the model's frame, viewmat [4, 4] -> [N, 3] viewing directions for
+    the SH, in the model's frame (not normalised).
+
+    The SH rotate with the model but do not stretch with it: the camera-to-splat vector in
+    camera axes, W x + t, is turned back by the rotation factor U of W only, U^T (W x + t).
+    For a rotation W this is x - camera_centre; a scaled or sheared object sees its SH in
+    the directions of the world, turned by the object's rotation (docs/conventions.md)."""
+    in_camera = means @ viewmat[:3, :3].T + viewmat[:3, 3]
+    return in_camera @ view_rotation(viewmat)
+
+
+def is_rotation(viewmat: Tensor, tol: float = 1e-6) -> bool:
+    """True when the [4, 4] viewmat's W is orthonormal (no scale or shear folded in)."""
+    w = viewmat[:3, :3]
+    eye = torch.eye(3, dtype=w.dtype, device=w.device)
+    return bool(torch.allclose(w.T @ w, eye, atol=tol))
 
 
 __all__ = ["Projection", "project_gaussians", "covariance_3d", "camera_centre",
-           "ALPHA_THRESHOLD", "MAX_EXTEND"]
+           "view_directions", "view_rotation", "is_rotation", "ALPHA_THRESHOLD", "MAX_EXTEND"]
 
 
 def mass_ratio(conics: Tensor, d: float) -> Tensor:

@@ -20,10 +20,10 @@ from ..conventions import Camera
 from ..deform.pose import RigidPose
 from ..progress import CancelToken, ProgressCallback
 from ..splats import Splats
+from ..vocabulary import ALIGN_PHASE
 from .rigid import track_rigid_frame
 from .step import LossMode
 
-ALIGN_PHASE = "align"  # the phase name progress events carry during the alignment
 
 
 def alignment_config(config: TrackingConfig, loss: LossMode) -> TrackingConfig:

@@ -37,7 +37,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..conventions import Camera, camera_from_blender
+from ..conventions import ASPECT_TOLERANCE, Camera, camera_from_blender
 from ..errors import DeviceError, JobError, VideoError
 from ..job import LoadedJob, load_job, resolve
 from ..job.model import JobFrame, JobMatte, JobSource
@@ -56,7 +56,6 @@ EventCallback = Callable[[dict], None]
 
 PROGRESS_EVERY_ITERATIONS = 10  # a progress event at least this often (in steps) ...
 PROGRESS_EVERY_SECONDS = 0.5    # ... and at least this often in time, whichever comes first
-ASPECT_TOLERANCE = 0.01         # footage and camera aspect ratios may differ by this much
 ESTIMATE_FRAMES = 48            # frames a background estimate reads, at most
 
 
@@ -316,6 +315,14 @@ def appearance_summary(result: TrackResult) -> dict | None:
             "offset": [round(float(v), 4) for v in result.extra["appearance.offset"][-1]]}
 
 
+def preparing_stage(device: str) -> str:
+    """"compiling" when a CPU run will compile the renderer's kernels first (the first run
+    on a machine, about half a minute), else "loading"."""
+    from ..render.kernel_cache import kernels_cached
+
+    return "compiling" if device == "cpu" and not kernels_cached() else "loading"
+
+
 def _number(value) -> float | None:
     """A float for JSON; None for NaN or Inf (JSON has neither)."""
     value = float(value)
@@ -378,6 +385,7 @@ def _run_loaded(loaded: LoadedJob, device: str, result_path: Path,
                     iterations=config.iterations)
         if is_cancelled(cancel):  # stopped while starting: skip the tracker's set-up
             return _stopped_before_tracking(loaded, result_path, done, mapper, started_at)
+        mapper.emit(EventKind.PREPARING, stage=preparing_stage(device))
         splats = loaded.splats.to_torch(device=device, dtype=torch.float32)
         choice, plate_fields = prepare_plate(footage, loaded.job,
                                              lambda: start_footprint(splats, cameras[0]))
@@ -421,4 +429,5 @@ def _stopped_before_tracking(loaded: LoadedJob, result_path: Path, done: int | N
 
 
 __all__ = ["run_job", "resolve_device", "tracking_size", "job_cameras", "JobFootage",
-           "EventMapper", "partial_result_frames", "prepare_plate", "appearance_summary"]
+           "EventMapper", "partial_result_frames", "prepare_plate", "appearance_summary",
+           "preparing_stage"]
