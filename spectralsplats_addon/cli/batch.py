@@ -82,9 +82,13 @@ def run(args) -> int:
               "pip install \"spectralsplats[farm]\" (or -e \".[farm]\" in a checkout)",
               file=sys.stderr)
         return EXIT_INVALID
-    outcomes = run_batch(folders, address=args.address, retries=args.retries,
-                         cpus_per_shot=args.cpus_per_shot, local_cpus=args.local_cpus,
-                         on_done=report)
+    real_stdout, sys.stdout = sys.stdout, sys.stderr  # Ray's own messages go to stderr
+    try:
+        outcomes = run_batch(folders, address=args.address, retries=args.retries,
+                             cpus_per_shot=args.cpus_per_shot, local_cpus=args.local_cpus,
+                             on_done=report)
+    finally:
+        sys.stdout = real_stdout
     for outcome in outcomes:
         print(json.dumps(outcome.to_dict()))
     failed = [o for o in outcomes if not hasattr(o, "frames_done")]
