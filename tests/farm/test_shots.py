@@ -3,6 +3,7 @@ before anything runs, and the batch command's bad options (exit 2, naming the op
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -60,9 +61,19 @@ def test_bad_options_exit_2_naming_the_option(tmp_path, options, named):
     assert done.returncode == 2 and named in done.stderr
 
 
-def test_a_bad_shot_path_exits_2_before_anything_runs(tmp_path):
+def test_bad_shot_paths_exit_2_before_anything_runs(tmp_path):
+    """docs/farm.md's example, word for word."""
+    (tmp_path / "shots" / "sh020").mkdir(parents=True)
+    (tmp_path / "list.txt").write_text("shots/sh020\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [
+        str(ROOT), os.environ.get("PYTHONPATH")])))
     done = subprocess.run([sys.executable, "-m", "spectralsplats_addon", "batch",
-                           str(tmp_path / "nowhere")], capture_output=True, text=True,
-                          cwd=ROOT, timeout=60)
+                           "shots/sh010", "list.txt"], capture_output=True, text=True,
+                          cwd=tmp_path, env=env, timeout=60)
     assert done.returncode == 2
-    assert f"{tmp_path / 'nowhere'}: not found" in done.stderr
+    assert done.stderr.splitlines() == [
+        "spectralsplats batch: 2 shot path(s) cannot be used; fix them and run the batch "
+        "again:",
+        "shots/sh010: not found; name a job folder, a folder of job folders or a shot list",
+        "list.txt: line 1: shots/sh020 holds no job.json (1 line(s) like this); each line "
+        "names a job folder, relative to the list"]
