@@ -7,10 +7,10 @@ task of a Ray cluster (a local one by default) with Ray's own retries (docs/farm
 bpy-free and torch-free: torch loads only in the worker processes the tasks start.
 """
 
-from .shots import ShotListError, find_shots
+from .shots import ShotListError, find_shots, read_shot_list, write_shot_list
 from .shot_task import ShotInterrupted, ShotInvalid, ShotOutcome, track_shot
 
-__all__ = ["find_shots", "ShotListError", "track_shot", "ShotOutcome", "ShotInvalid",
+__all__ = ["find_shots", "read_shot_list", "write_shot_list", "ShotListError", "track_shot", "ShotOutcome", "ShotInvalid",
            "ShotInterrupted", "run_batch"]
 
 

@@ -2,6 +2,7 @@
 shot list (a text file, one job folder a line, relative to the list; # starts a comment).
 
     find_shots(["shots/"]) -> [Path("shots/shot_010"), Path("shots/shot_020")]
+    write_shot_list("farm/shots.txt", folders)    # the list `spectralsplats batch` takes
 
 Every problem (a path that is none of these, a folder named twice) is found before any shot
 runs, and reported together in one ShotListError.
@@ -9,6 +10,7 @@ runs, and reported together in one ShotListError.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 JOB_FILE = "job.json"  # engine.job.folder.JOB_FILE, without importing the engine's numpy side
@@ -88,3 +90,27 @@ def find_shots(paths: list[str | Path]) -> list[Path]:
     if problems:
         raise ShotListError(problems)
     return folders
+
+
+def write_shot_list(path, folders: list[Path]) -> Path:
+    """Write a shot list at ``path``: one job folder a line, relative to the list where it
+    lies under the list's folder. Written beside its place and renamed (atomic)."""
+    path = Path(path)
+    base = path.parent.resolve()
+    lines = []
+    for folder in folders:
+        folder = Path(folder).resolve()
+        lines.append(folder.relative_to(base).as_posix() if folder.is_relative_to(base)
+                     else str(folder))
+    part = path.with_name(path.name + ".part")
+    part.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    os.replace(part, path)
+    return path
+
+
+def read_shot_list(path) -> list[Path]:
+    """The job folders a shot list names; ShotListError if it names none or a bad one."""
+    found = shot_list(Path(path))
+    if isinstance(found, str):
+        raise ShotListError([(str(path), found)])
+    return found
