@@ -25,6 +25,7 @@ import threading
 from pathlib import Path
 
 from ..engine.errors import WorkerError
+from ..engine.atomic import open_new
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the folder holding blender/ and engine/
 LOG_FILE = "worker.log"
@@ -92,7 +93,7 @@ class WorkerProcess:
     def start(cls, python: str, job_folder, *args: str) -> "WorkerProcess":
         """Starts the worker on job_folder (events on a pipe, stderr in job_folder/worker.log)."""
         job_folder = Path(job_folder)
-        log = open(job_folder / LOG_FILE, "wb")
+        log = open_new(job_folder / LOG_FILE)  # a link there is replaced, not followed
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         try:
             process = subprocess.Popen(worker_command(python, job_folder, *args),

@@ -85,12 +85,16 @@ def write_example(args) -> list[Path]:
     return written
 
 
+MAX_FRAMES = 10_000
+MAX_SIZE = 4096  # pixels a side: each frame is rendered whole, in memory
+
+
 def run(args) -> int:
     from ..engine.errors import SpectralSplatsError
 
-    if args.frames < 1 or args.size < 8:
-        print(f"spectralsplats example: --frames must be at least 1 and --size at least 8, "
-              f"got {args.frames} and {args.size}", file=sys.stderr)
+    if not (1 <= args.frames <= MAX_FRAMES and 8 <= args.size <= MAX_SIZE):
+        print(f"spectralsplats example: --frames must be 1 to {MAX_FRAMES} and --size 8 to "
+              f"{MAX_SIZE}, got {args.frames} and {args.size}", file=sys.stderr)
         return 2
     try:
         written = write_example(args)

@@ -120,6 +120,27 @@ def footage_fps(loaded) -> float | None:
         return frames.fps
 
 
+MAX_FPS = 1000.0
+
+
+def check_options(args) -> None:
+    """RenderCommandError naming the option, before anything is read or written."""
+    import math
+
+    from ..engine.video.writer import is_movie_path
+
+    if args.fps is not None and not (math.isfinite(args.fps) and 0 < args.fps <= MAX_FPS):
+        raise RenderCommandError(f"--fps {args.fps}: give a frame rate above 0 and at most "
+                                 f"{MAX_FPS:g}, e.g. 24")
+    out = Path(args.out)
+    if is_movie_path(out) and out.is_dir():
+        raise RenderCommandError(f"--out {out}: a folder; name a movie file to write")
+    if not is_movie_path(out) and out.exists() and not out.is_dir():
+        raise RenderCommandError(f"--out {out}: an existing file, and a name without .mp4, "
+                                 ".mov or .mkv means a folder of PNGs; name a movie or a "
+                                 "folder")
+
+
 def run(args) -> int:
     from ..engine.errors import SpectralSplatsError
     from ..engine.job import load_job
@@ -129,6 +150,7 @@ def run(args) -> int:
 
     footage = None
     try:
+        check_options(args)
         loaded = load_job(args.job)
         result = TrackResult.load(args.result or loaded.result_path)
         check_result(result, loaded)
@@ -148,6 +170,11 @@ def run(args) -> int:
                            fps=fps)
     except (SpectralSplatsError, ResultError, RenderCommandError) as error:
         print(f"spectralsplats render: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # the output cannot be written (permissions, disk full)
+        reason = error.strerror or error
+        print(f"spectralsplats render: --out {args.out}: cannot be written ({reason}); choose "
+              "another place", file=sys.stderr)
         return 2
     finally:
         if footage is not None:

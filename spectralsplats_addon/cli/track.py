@@ -22,6 +22,7 @@ import argparse
 import json
 import re
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 HELP = "track an asset (.ply) against a video or image sequence; writes a result folder"
@@ -35,6 +36,9 @@ FRAME_RANGE = re.compile(r"^(-?\d+)(?:\s*-\s*(-?\d+))?$")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--asset", required=True, metavar="PLY", help="the splats (.ply)")
+    parser.add_argument("--drop-invalid", action="store_true",
+                        help="leave out splats with NaN/Inf values or a zero-length quaternion "
+                             "(default: refuse such an asset)")
     parser.add_argument("--video", required=True, metavar="PATH",
                         help="a movie, a folder of images, or a pattern (frame_%%04d.png, "
                              "frame_####.png)")
@@ -73,6 +77,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the job and result folder (default ./spectralsplats_out/<asset>)")
 
 
+CLI_HINT = "Pass --drop-invalid to track the asset without them"
+
+
 class UsageError(ValueError):
     """A command-line value that cannot be used (the message names the option)."""
 
@@ -92,6 +99,10 @@ def parse_frames(text: str | None, footage_length: int, first_index: int) -> lis
     last = first if match.group(2) is None else int(match.group(2))
     if last < first:
         raise UsageError(f"--frames {text}: the last frame comes before the first")
+    if last - first + 1 > footage_length - first_index:
+        raise UsageError(f"--frames {text}: {last - first + 1} frames, but the footage has "
+                         f"{footage_length - first_index} from index {first_index} on; "
+                         "change --frames or --first-index")
     return list(range(first, last + 1))
 
 
@@ -114,11 +125,46 @@ def read_json_argument(text: str, option: str):
         path = Path(text)
         if not path.is_file():
             raise UsageError(f"{option} {text}: no such file; give a JSON file or inline JSON")
-        source, raw = str(path), path.read_text(encoding="utf-8")
+        try:
+            source, raw = str(path), path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise UsageError(f"{option} {text}: not UTF-8 text ({error.reason} at byte "
+                             f"{error.start}); give a JSON file") from None
     try:
         return json.loads(raw)
     except json.JSONDecodeError as error:
         raise UsageError(f"{option} ({source}): not valid JSON ({error})") from None
+    except RecursionError:
+        raise UsageError(f"{option} ({source}): nested too deeply to be JSON data") from None
+
+
+@contextmanager
+def reading(option: str, value):
+    """An OSError while the block reads ``value`` (a name too long, no permission) becomes a
+    UsageError naming ``option``."""
+    try:
+        yield
+    except OSError as error:
+        shown = str(value) if len(str(value)) <= 80 else str(value)[:77] + "..."
+        raise UsageError(f"{option} {shown}: cannot be used ({error.strerror or error})"
+                         ) from None
+
+
+def check_numbers(args) -> None:
+    """UsageError naming the option for a number outside its range."""
+    limits = (("--seed", args.seed, 0, 10 ** 9), ("--first-index", args.first_index, 0, None),
+              ("--resolution", args.resolution, 16, None),
+              ("--control-points", args.control_points, 1, None),
+              ("--iterations", args.iterations, 1, None))
+    for option, value, low, high in limits:
+        if value is not None and (value < low or (high is not None and value > high)):
+            wanted = f"from {low} to {high}" if high is not None else f"{low} or more"
+            raise UsageError(f"{option} {value}: give a whole number {wanted}")
+
+
+def check_out(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--out {folder}: a file, not a folder; name a folder for the job")
 
 
 def footage_sources(spec: str, indices: list[int], option: str):
@@ -151,23 +197,44 @@ def footage_length(spec: str) -> int:
 def build_job(args):
     """(job dict for job.json, splats, rig, folder) from the arguments; UsageError, JobError,
     VideoError or SplatFileError where an input is wrong."""
+    from ..engine.errors import SplatFileError
     from ..engine.io import read_splats
+    from ..engine.io.load import DROP_INVALID_HINT
     from ..engine.job import Job, JobAsset, JobFrame, JobMatte, JobSettings
-    from ..engine.job.model import IDENTITY
+    from ..engine.job.model import IDENTITY, matrix_rows
     from ..engine.rig import build_rig
 
-    splats = read_splats(args.asset)
-    length = footage_length(args.video)
+    check_numbers(args)
+    with reading("--out", args.out):
+        folder = Path(args.out) if args.out else DEFAULT_OUT / Path(args.asset).stem
+        check_out(folder)
+    try:
+        with reading("--asset", args.asset):
+            splats = read_splats(args.asset, drop_invalid=args.drop_invalid)
+    except SplatFileError as error:
+        raise UsageError(f"--asset {error.path}: {error.problem}. "
+                         f"{error.fix.replace(DROP_INVALID_HINT, CLI_HINT)}") from None
+    with reading("--video", args.video):
+        length = footage_length(args.video)
+    with reading("--matte", args.matte):
+        if args.matte and footage_length(args.matte) != length:
+            raise UsageError(f"--matte {args.matte}: {footage_length(args.matte)} frames but "
+                             f"--video has {length}; a matte has one frame for each frame of "
+                             "the footage")
     scene_frames = parse_frames(args.frames, length, args.first_index)
     indices = [args.first_index + f - scene_frames[0] for f in scene_frames]
-    sources = footage_sources(args.video, indices, "--video")
-    mattes = footage_sources(args.matte, indices, "--matte") if args.matte else None
+    with reading("--video", args.video):
+        sources = footage_sources(args.video, indices, "--video")
+    with reading("--matte", args.matte):
+        mattes = footage_sources(args.matte, indices, "--matte") if args.matte else None
     background = parse_background(args.background)
-    camera = read_json_argument(args.camera, "--camera")
+    with reading("--camera", args.camera):
+        camera = read_json_argument(args.camera, "--camera")
     if isinstance(camera, dict) and isinstance(camera.get("camera"), dict):
         camera = camera["camera"]  # a job.json: its camera
-    matrix = IDENTITY if args.object_matrix is None else \
-        read_json_argument(args.object_matrix, "--object-matrix")
+    with reading("--object-matrix", args.object_matrix):
+        matrix = matrix_rows(IDENTITY) if args.object_matrix is None else \
+            read_json_argument(args.object_matrix, "--object-matrix")
     if isinstance(matrix, dict) and "matrix_world" in matrix:
         matrix = matrix["matrix_world"]
     config = {} if args.iterations is None else {"iterations": args.iterations}
@@ -182,7 +249,6 @@ def build_job(args):
     data["meta"] = {"asset": str(Path(args.asset).resolve()), "video": str(args.video),
                     "command": "spectralsplats track"}
     rig = build_rig(splats.means, args.control_points, seed=args.seed)
-    folder = Path(args.out) if args.out else DEFAULT_OUT / Path(args.asset).stem
     return data, splats, rig, folder
 
 
@@ -217,6 +283,10 @@ def run(args) -> int:
         same = write_job_folder(data, splats, rig, folder)
     except (UsageError, SpectralSplatsError, ValueError) as error:
         print(f"spectralsplats track: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    except OSError as error:  # the job folder cannot be written
+        print(f"spectralsplats track: --out {args.out or DEFAULT_OUT}: cannot be written "
+              f"({error.strerror or error}); choose another folder", file=sys.stderr)
         return EXIT_INVALID
     token = CancelToken()
     previous = install_stop_handlers(token)

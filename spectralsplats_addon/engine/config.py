@@ -26,6 +26,10 @@ from typing import Literal
 
 from .errors import ConfigError
 
+MAX_COUNT = 1_000_000      # iterations, bands, sides, steps: any count setting
+MAX_NUM_BANDS = 16         # band j holds radii [2^j, 2^(j+1)); images are at most 8192 px
+MAX_LEARNING_RATE = 10.0   # any learning rate (the presets use 0.0005 to 0.06)
+
 Expansion = Literal["linear_band", "linear_frequency"]
 SpatialLoss = Literal["l1", "l2"]
 
@@ -142,6 +146,12 @@ class TrackingConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+            if value > MAX_COUNT:
+                raise ConfigError(f"{name} must be at most {MAX_COUNT}, got {value}")
+        if self.num_bands > MAX_NUM_BANDS:
+            raise ConfigError(f"num_bands must be at most {MAX_NUM_BANDS} (band {MAX_NUM_BANDS}"
+                              f" starts at radius 2^{MAX_NUM_BANDS}, beyond any image), got "
+                              f"{self.num_bands}")
         if self.multiresolution_min_side < 32:
             raise ConfigError("multiresolution_min_side must be at least 32 pixels (lower "
                               "levels hold too few pixels per splat), got "
@@ -180,9 +190,9 @@ class TrackingConfig:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")
         for name in ("lr_translation", "lr_rotation", "lr_control_points", "lr_mlp"):
             _check_finite(name, getattr(self, name))
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"learning rate {name} must be above 0, got "
-                                  f"{getattr(self, name)}")
+            if not 0 < getattr(self, name) <= MAX_LEARNING_RATE:
+                raise ConfigError(f"learning rate {name} must be above 0 and at most "
+                                  f"{MAX_LEARNING_RATE:g}, got {getattr(self, name)}")
 
     # -- derived step counts ----------------------------------------------------------------
     @property

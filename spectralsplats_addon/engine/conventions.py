@@ -34,6 +34,7 @@ SensorFit = Literal["AUTO", "HORIZONTAL", "VERTICAL"]
 
 # Blender camera axes (x right, y up, z backward) -> OpenCV (x right, y down, z forward).
 BLENDER_TO_OPENCV = np.diag([1.0, -1.0, -1.0, 1.0])
+MIN_FOCAL_PIXELS = 1.0  # a shorter focal length (a field of view near 180 degrees) images nothing
 
 
 @dataclass
@@ -184,6 +185,13 @@ def viewmat_from_matrix_world(matrix_world) -> np.ndarray:
 def camera_from_blender(cam: BlenderCamera) -> Camera:
     """Blender camera data -> the engine's Camera (K, viewmat, size, near/far)."""
     K, width, height = intrinsics_from_blender(cam)
+    if not (np.isfinite(K).all() and min(K[0, 0], K[1, 1]) >= MIN_FOCAL_PIXELS):
+        raise CameraError(f"the focal length is {K[0, 0]:.3g} pixels (lens {cam.lens:g} mm on a "
+                          f"{cam.sensor_width:g} mm sensor); it must be at least "
+                          f"{MIN_FOCAL_PIXELS:g} pixel: check the lens and sensor size")
+    if not cam.clip_start < cam.clip_end:
+        raise CameraError(f"clip_start ({cam.clip_start:g}) must be less than clip_end "
+                          f"({cam.clip_end:g})")
     viewmat = viewmat_from_matrix_world(cam.matrix_world)
     return Camera(viewmat, K, width, height, near=cam.clip_start, far=cam.clip_end)
 

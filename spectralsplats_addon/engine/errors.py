@@ -88,6 +88,10 @@ class WorkerError(SpectralSplatsError, RuntimeError):
     stopped without a result."""
 
 
+class TrackingError(SpectralSplatsError, RuntimeError):
+    """Tracking that failed on good inputs: the optimisation diverged (NaN or Inf)."""
+
+
 class SkinningError(SpectralSplatsError, ValueError):
     """Inputs to the compiled skinning that it cannot use (shapes, dtypes, devices, indices),
     or a rig constant that requires grad."""

@@ -19,11 +19,14 @@ A control point k moves a splat bound to it by x -> R_k (x - p_k) + p_k + t_k
 
 from __future__ import annotations
 
-import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import atomic_file
+from .npz_limits import npz_size_problem
 
 RESULT_VERSION = 1
 MODELS = ("rigid", "direct", "mlp")
@@ -81,16 +84,14 @@ class TrackResult:
         return int(self.rotations.shape[1])
 
     def save(self, path) -> None:
-        """Writes atomically (a .part file renamed), so a reader never sees half a result."""
-        path = Path(path)
-        part = path.with_name(path.name + ".part")
-        with open(part, "wb") as handle:
+        """Writes atomically (a .part file renamed), so a reader never sees half a result; a
+        link at the path or its .part is replaced, never followed (engine/atomic.py)."""
+        with atomic_file(path) as handle:
             np.savez(handle, version=np.int64(RESULT_VERSION), frames=self.frames,
                      rotations=self.rotations, translations=self.translations,
                      object_matrices=self.object_matrices, losses=self.losses, psnr=self.psnr,
                      model=np.str_(self.model), complete=np.bool_(self.complete),
                      **{f"extra_{k}": v for k, v in self.extra.items()})
-        os.replace(part, path)
 
     @classmethod
     def load(cls, path) -> "TrackResult":
@@ -99,13 +100,22 @@ class TrackResult:
             raise ResultError(f"{path}: no result file there; run the tracker first (it writes "
                               "result.npz into the job folder)")
         try:
+            problem = npz_size_problem(path)
+            if problem is not None:
+                raise ResultError(f"{path}: {problem}; it is not a result this build wrote: "
+                                  "track again")
             with np.load(path, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError) as error:
-            raise ResultError(f"{path}: not a readable result file ({error}); track again") from error
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, MemoryError) as error:
+            raise ResultError(f"{path}: not a readable result file ({type(error).__name__}: "
+                              f"{error}); track again") from None
         missing = {"version", "frames", "rotations", "translations"} - set(arrays)
         if missing:
             raise ResultError(f"{path}: missing {', '.join(sorted(missing))}; is it a result.npz?")
+        version = arrays["version"]
+        if version.size != 1 or not np.issubdtype(version.dtype, np.integer):
+            raise ResultError(f"{path}: version must be one integer, got {version.dtype} "
+                              f"{version.shape}; is it a result.npz?")
         if int(arrays["version"]) != RESULT_VERSION:
             raise ResultError(f"{path}: result version {int(arrays['version'])}, this version reads "
                               f"{RESULT_VERSION}; track again with this version")
@@ -117,3 +127,7 @@ class TrackResult:
                        extra={k[6:]: v for k, v in arrays.items() if k.startswith("extra_")})
         except ResultError as error:
             raise ResultError(f"{path}: {error}") from error
+        except (TypeError, ValueError) as error:  # arrays of the wrong kind (text, objects)
+            raise ResultError(f"{path}: an array of the wrong kind ({error}); track "
+                              "again") from None
+

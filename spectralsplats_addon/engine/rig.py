@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .npz_limits import npz_size_problem
+
 DEFAULT_CONTROL_POINTS = 512
 DEFAULT_NEIGHBOURS = 4
 MIN_SPLATS_PER_CONTROL_POINT = 8  # small assets get fewer control points
@@ -40,12 +42,19 @@ class Rig:
         return int(self.control_points.shape[0])
 
     def save(self, path) -> None:
-        np.savez(Path(path), control_points=self.control_points, indices=self.indices,
+        """To a path (np.savez adds .npz to a name without it) or an open binary file."""
+        np.savez(path if hasattr(path, "write") else Path(path),
+                 control_points=self.control_points, indices=self.indices,
                  weights=self.weights, radius=np.float64(self.radius))
 
     @classmethod
     def load(cls, path) -> "Rig":
-        with np.load(Path(path)) as data:
+        """ValueError for a file whose arrays claim far more than its size
+        (engine/npz_limits.py)."""
+        problem = npz_size_problem(path)
+        if problem is not None:
+            raise ValueError(problem)
+        with np.load(Path(path), allow_pickle=False) as data:
             return cls(data["control_points"], data["indices"], data["weights"],
                        float(data["radius"]))
 

@@ -77,4 +77,12 @@ def test_bad_assets_exit_with_2_and_say_why(tmp_path, capsys):
     assert main(["example", "--asset", str(tmp_path / "gone.ply"), "--out", str(tmp_path)]) == 2
     assert "gone.ply: no such .ply" in capsys.readouterr().err
     assert main([*ARGS[:4], "0", "--out", str(tmp_path)]) == 2
-    assert "--frames must be at least 1" in capsys.readouterr().err
+    assert "--frames must be 1 to 10000" in capsys.readouterr().err
+
+
+def test_a_size_beyond_the_limit_exits_2_before_rendering(tmp_path, capsys):
+    assert main(["example", "--asset", "articulated", "--frames", "2", "--size", "30000",
+                 "--out", str(tmp_path)]) == 2
+    assert "--frames must be 1 to 10000 and --size 8 to 4096, got 2 and 30000" in \
+        capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -102,3 +102,24 @@ def test_results_that_do_not_fit_the_job_are_refused(clip, job, capsys):
                  "--out", str(job / "x.mp4")]) == 2
     assert "holds scene frames [7] that the job" in capsys.readouterr().err
     assert not (job / "x.mp4").exists()
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--fps", "-5", "--fps -5.0: give a frame rate above 0 and at most 1000"),
+    ("--fps", "nan", "--fps nan: give a frame rate"),
+    ("--fps", "inf", "--fps inf: give a frame rate"),
+    ("--out", "{file}", "an existing file, and a name without .mp4, .mov or .mkv means a "
+                        "folder of PNGs"),
+])
+def test_bad_options_exit_2_naming_them_before_any_work(tmp_path, capsys, option, value,
+                                                        message):
+    (tmp_path / "notes.txt").write_text("taken")
+    args = ["render", "--job", str(tmp_path / "nojob"), "--out", str(tmp_path / "out.mp4")]
+    value = value.replace("{file}", str(tmp_path / "notes.txt"))
+    if option in args:
+        args[args.index(option) + 1] = value
+    else:
+        args += [option, value]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err, err

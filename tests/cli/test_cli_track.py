@@ -141,8 +141,11 @@ def test_ctrl_c_keeps_a_partial_result_that_the_same_command_resumes(inputs, tmp
 
 
 @pytest.mark.parametrize("change, message", [
-    (["--frames", "1-10"], "--video {plate}: the frames asked for need footage indices 0 to 9 "
-                           "but it has 3 frames (0 to 2)"),
+    (["--frames", "1-10"], "--frames 1-10: 10 frames, but the footage has 3 from index 0 on"),
+    (["--frames", "1-10000000000"], "--frames 1-10000000000: 10000000000 frames, but the "
+                                    "footage has 3"),
+    (["--seed", "-1"], "--seed -1: give a whole number from 0 to 1000000000"),
+    (["--control-points", "0"], "--control-points 0: give a whole number 1 or more"),
     (["--frames", "one-two"], "--frames 'one-two': expected A-B"),
     (["--background", "2,0,0"], "--background '2,0,0': expected three numbers in [0, 1]"),
     (["--object-matrix", "[[1, 0, 0], [0, 1, 0]]"], "asset.matrix_world: expected a 4 x 4"),
@@ -201,3 +204,54 @@ def test_a_matte_gives_the_targets_their_alpha(clip, inputs, tmp_path, capsys):
         expected = resize_area(clip.frames[index][1], 48, 36)
         np.testing.assert_allclose(alpha, expected, atol=1.0 / 255 + 1e-6)
     capsys.readouterr()
+
+
+def test_without_an_object_matrix_the_asset_stands_at_the_origin(inputs, tmp_path, capsys):
+    """The documented command has no --object-matrix: the identity is written as JSON rows."""
+    args = track_args(inputs, str(inputs / "plate.mp4"), tmp_path / "plain", "--frames", "1-1")
+    at = args.index("--object-matrix")
+    del args[at:at + 2]
+    args[args.index("--iterations") + 1] = "2"
+    assert main(args) == 0, capsys.readouterr().err
+    assert read_job(tmp_path / "plain").asset.matrix_world == tuple(
+        tuple(row) for row in np.eye(4).tolist())
+
+
+def test_bad_files_and_folders_exit_2_naming_the_option(inputs, tmp_path, capsys):
+    """A camera file that is not UTF-8, --out naming a file, a matte of another length, an
+    asset with invalid splats (the hint names this command's --drop-invalid)."""
+    from spectralsplats_addon.engine.io import read_splats
+
+    (tmp_path / "latin1.json").write_bytes('{"lens": "\u00e9"}'.encode("latin-1"))
+    (tmp_path / "a_file").write_text("taken")
+    splats = read_splats(inputs / "asset.ply")
+    splats.quats[3] = 1e-30
+    write_ply(tmp_path / "bad.ply", splats)
+    (tmp_path / "matte").mkdir()
+    from PIL import Image
+
+    Image.new("L", (64, 48)).save(tmp_path / "matte" / "m_0001.png")
+    cases = [(["--camera", str(tmp_path / "latin1.json")],
+              f"--camera {tmp_path / 'latin1.json'}: not UTF-8 text"),
+             (["--out", str(tmp_path / "a_file")],
+              f"--out {tmp_path / 'a_file'}: a file, not a folder"),
+             (["--matte", str(tmp_path / "matte")],
+              f"--matte {tmp_path / 'matte'}: 1 frames but --video has 3"),
+             (["--asset", str(tmp_path / "bad.ply")],
+              "1 has a zero-length quaternion"),
+             (["--asset", str(tmp_path / "bad.ply")],
+              "Pass --drop-invalid to track the asset without them"),
+             (["--video", "v" * 5000 + ".mp4"], "--video " + "v" * 77 + "...: cannot be used "
+                                                "(File name too long)"),
+             (["--camera", "c" * 5000 + ".json"], "--camera " + "c" * 77 + "...: cannot be "
+                                                  "used (File name too long)")]
+    for change, message in cases:
+        args = track_args(inputs, str(inputs / "plate.mp4"), tmp_path / "out")
+        if change[0] in args:
+            args[args.index(change[0]) + 1] = change[1]
+        else:
+            args += change
+        assert main(args) == 2, change
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, (message, err)
+        assert "drop_invalid=True" not in err

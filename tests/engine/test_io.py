@@ -63,6 +63,7 @@ def random_columns(n: int, sh_degree: int, normals: bool, seed: int = 0) -> dict
         values[0], values[-1] = np.float32(-0.0), np.float32(1e-42) * rng.choice([-1, 1])
         columns[name] = values
     columns["rot_0"][0] = 1.0  # row 0 would otherwise hold the invalid quaternion (-0, -0, -0, -0)
+    columns["rot_0"][-1] = 1.0  # and the last one a quaternion of length 2e-42 (invalid too)
     columns["x"][1] = np.float32(3.4e38)
     return columns
 
@@ -418,7 +419,7 @@ def test_nan_and_inf_are_refused_naming_count_properties_and_the_option(tmp_path
 def test_zero_quaternions_are_refused(tmp_path):
     path, _ = donut_with(tmp_path, zero_quaternions)
     expect_error(path, "3 of 45624 splats are invalid: 1 holds NaN or Inf values (in rot_2); "
-                 "2 have an all-zero quaternion (rot_0..rot_3 all 0)", "drop_invalid=True")
+                 "2 have a zero-length quaternion (rot_0..rot_3)", "drop_invalid=True")
 
 
 @pytest.mark.parametrize("edit, dropped, reasons", [
@@ -474,3 +475,31 @@ def test_importing_io_does_not_load_torch():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_quaternion_of_length_1e_30_is_invalid(tmp_path):
+    """It passes a test for exact zeros but squares to 0 in float32: no direction."""
+    path, _ = donut_with(tmp_path, lambda rows: [rows[k].__setitem__(7, 1e-30)
+                                                 for k in ("rot_0", "rot_1", "rot_2", "rot_3")])
+    expect_error(path, "1 of 45624 splats are invalid: 1 has a zero-length quaternion "
+                 "(rot_0..rot_3)", "drop_invalid=True")
+
+
+@pytest.mark.parametrize("count, ascii, faces", [
+    (10 ** 9, True, False), (2 ** 63 - 1, False, False), (1, False, True)],
+    ids=["ascii_1e9", "binary_2e63", "faces_1e9"])
+def test_a_header_claiming_more_rows_than_the_file_holds_is_refused_first(tmp_path, count,
+                                                                         ascii, faces):
+    """The donut's header with another count (or 10^9 list-property faces after one splat),
+    and 64 bytes of data: refused from the file's size, before any allocation."""
+    header = raw_donut()[0].replace(b"element vertex 45624", f"element vertex {count}".encode())
+    if ascii:
+        header = header.replace(b"binary_little_endian", b"ascii")
+    if faces:
+        header = header.replace(b"end_header", b"element face 1000000000\nproperty list uchar "
+                                               b"int vertex_indices\nend_header")
+    path = tmp_path / "claims.ply"
+    path.write_bytes(header + b"\0" * 64)
+    with pytest.raises(SplatFileError, match=r"promises \d+ .*(the data ends after 1|but the "
+                                              r"file has 64 after the header)"):
+        read_splats(path)

@@ -47,7 +47,21 @@ def footage(tmp_path_factory) -> Path:
     write_index_movie(folder / "shot.mp4", codec="mpeg4", frames=MOVIE_FRAMES, size=(64, 48))
     write_index_sequence(folder, frames=1, name="plate_%04d.png")
     write_index_sequence(folder, frames=1, name="matte_%04d.png", matte=True)
+    write_index_sequence(folder, frames=1, name="small_%04d.png", size=(32, 24), matte=True)
+    (folder / "notes.png").write_text("a text file, not an image\n")
+    (folder / "bomb.png").write_bytes(png_header(100_000, 100_000))
     return folder
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG signature and IHDR chunk claiming width x height RGB pixels, and no pixels."""
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk
+            + struct.pack(">I", zlib.crc32(chunk)))
 
 
 def make_job(footage: Path) -> Job:
@@ -186,6 +200,19 @@ def _set(path: str, value):
     return change
 
 
+def _rename(path: str, name: str):
+    """A change that points the file at ``path`` to ``name`` in the same folder."""
+    keys = [int(k) if k.isdigit() else k for k in re.findall(r"[^.\[\]]+", path)]
+
+    def change(data):
+        target = data
+        for key in keys[:-1]:
+            target = target[key]
+        old = Path(target[keys[-1]])
+        target[keys[-1]] = str(old.parent if name == ".." else old.with_name(name))
+    return change
+
+
 def _delete(path: str):
     keys = [int(k) if k.isdigit() else k for k in re.findall(r"[^.\[\]]+", path)]
 
@@ -232,6 +259,23 @@ FIELD_CASES = {
                       "file not found: "),
     "missing matte": (_set("frames[3].matte.image", "gone/matte.png"), "frames[3].matte.image",
                       "file not found: "),
+    "a text file as an image": (_rename("frames[3].source.image", "notes.png"),
+                                "frames[3].source.image", "cannot be read: "),
+    "an image of another size": (
+        _rename("frames[3].source.image", "small_0001.png"), "frames[3].source",
+        "small_0001.png is 32 x 24 but frames[0].source is 64 x 48; every frame of a job must "
+        "be the same size"),
+    "a matte of another size": (_rename("frames[3].matte.image", "small_0001.png"),
+                                "frames[3].matte", "the matte small_0001.png is 32 x 24 but "
+                                                   "its footage is 64 x 48"),
+    "a matte without alpha read for its alpha": (
+        _set("frames[3].matte.channel", "alpha"), "frames[3].matte.channel",
+        '"alpha" but matte_0001.png has no alpha channel; use "luminance"'),
+    "an image header claiming 10^10 pixels": (
+        _rename("frames[3].source.image", "bomb.png"), "frames[3].source.image",
+        "cannot be read: "),
+    "a folder as a movie": (_rename("frames[0].source.movie", ".."), "frames[0].source.movie",
+                            "is a folder, not a file: "),
     "missing movie": (
         _set("frames[0].source.movie", "missing.mp4"), "frames[0].source.movie",
         "file not found: "),
@@ -286,6 +330,38 @@ FIELD_CASES = {
     "tracking settings at odds with each other": (
         _set("settings.config", {"warmup_fraction": 0.5, "spectral_fraction": 0.4}),
         "settings.config", "warmup_fraction (0.5) exceeds spectral_fraction (0.4)"),
+    "result named as the rig": (_set("outputs.result", "./rig.npz"), "outputs.result",
+                                '"./rig.npz" is the job\'s own asset.rig; name another file'),
+    "zero object matrix": (_set("asset.matrix_world", [[0.0] * 4] * 3 + [[0, 0, 0, 1]]),
+                           "asset.matrix_world", "expected an invertible transform, got a "
+                                                 "zero or flat scale"),
+    "flat object matrix": (_set("asset.matrix_world[2]", [0.0, 0.0, 1e-12, 0.0]),
+                           "asset.matrix_world", "expected an invertible transform"),
+    "clip_start after clip_end": (_set("camera.clip_start", 2000.0), "camera",
+                                  "not a usable camera: clip_start (2000) must be less than "
+                                  "clip_end (1000)"),
+    "vanishing lens": (_set("camera.lens", 1e-320), "camera",
+                       "not a usable camera: the focal length is "),
+    "scene frame past int64": (_set("frames[0].scene_frame", 2 ** 63), "frames[0].scene_frame",
+                               "expected a number of magnitude at most 1e+09, got "
+                               "9223372036854775808"),
+    "a huge lens": (_set("camera.lens", 1e300), "camera.lens",
+                    "expected a number of magnitude at most 1e+09, got 1e+300"),
+    "seed past 64 bits": (_set("settings.seed", 2 ** 70), "settings.seed",
+                          "expected a number of magnitude at most 1e+09"),
+    "a 5,000-character path": (_set("frames[3].source.image", "x" * 5000),
+                               "frames[3].source.image",
+                               "expected text of at most 4096 characters without NUL bytes, "
+                               "got 5000 characters"),
+    "a NUL byte in a path": (_set("frames[3].source.image", "plate\x00.png"),
+                             "frames[3].source.image", "expected text of at most 4096 "
+                                                       "characters without NUL bytes, got 10 "
+                                                       "characters with a NUL byte"),
+    "32 bands": (_set("settings.config.num_bands", 32), "settings.config.num_bands",
+                 "num_bands must be at most 16"),
+    "a learning rate of 1e30": (_set("settings.config.lr_translation", 1e30),
+                                "settings.config.lr_translation",
+                                "learning rate lr_translation must be above 0 and at most 10"),
     "unknown preset": (_set("settings.preset", "best"), "settings.preset",
                        'expected one of "fast", "robust", got "best"'),
 }
@@ -485,3 +561,39 @@ def test_the_documented_example_is_a_valid_job():
     assert job.frames[2].source == JobSource("/shots/042/pickup_0003.png")
     assert job.camera_for(job.frames[2]).lens == 35.0
     assert Job.from_dict(job.to_dict()) == job
+
+
+def test_a_job_json_nested_100000_deep_is_one_problem(written):
+    folder = written[0]
+    (folder / "job.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert problems_of(folder) == {"job.json": "nested too deeply to be a job; write the job "
+                                               "again"}
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "not a readable rig file (BadZipFile"),
+    (b"PK\x03\x04 broken", "not a readable rig file (BadZipFile"),
+    ("text", "control_points must be real numbers, got <U"),
+    ("radius", "not a readable rig file (TypeError"),
+])
+def test_a_damaged_rig_is_a_problem_at_asset_rig(written, content, message):
+    folder = written[0]
+    rig = folder / "rig.npz"
+    if content == "text":
+        np.savez(rig, control_points=np.array([["a", "b", "c"]]), indices=np.zeros((40, 1), int),
+                 weights=np.ones((40, 1)), radius=1.0)
+    elif content == "radius":
+        np.savez(rig, control_points=np.zeros((1, 3)), indices=np.zeros((40, 1), int),
+                 weights=np.ones((40, 1)), radius=np.zeros(3))
+    else:
+        rig.write_bytes(content)
+    problems = problems_of(folder)
+    assert list(problems) == ["asset.rig"] and problems["asset.rig"].startswith(message), \
+        problems
+
+
+def test_a_job_folder_with_a_5000_character_name_is_one_problem(tmp_path):
+    with pytest.raises(JobError) as caught:
+        load_job(tmp_path / ("j" * 5000))
+    assert caught.value.problems == [("job.json", "cannot be read (File name too long); check "
+                                                  "the job folder's name and permissions")]

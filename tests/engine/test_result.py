@@ -49,3 +49,43 @@ def test_missing_and_foreign_files(tmp_path):
     np.savez(tmp_path / "other.npz", a=np.zeros(3))
     with pytest.raises(ResultError, match="missing frames, rotations, translations, version"):
         TrackResult.load(tmp_path / "other.npz")
+
+
+def npy_claiming(shape: tuple, data: bytes = b"") -> bytes:
+    """An .npy header claiming ``shape`` float32, followed by ``data`` only."""
+    import io
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f4", "fortran_order": False,
+                                                  "shape": shape})
+    return buffer.getvalue() + data
+
+
+def damaged_files(folder):
+    """name -> a damaged result.npz written there."""
+    import zipfile
+
+    good = folder / "good.npz"
+    make().save(good)
+    files = {"empty": b"", "truncated": good.read_bytes()[:300]}
+    for name, data in files.items():
+        (folder / f"{name}.npz").write_bytes(data)
+    np.savez_compressed(folder / "bomb.npz", version=np.int64(1), frames=np.arange(3),
+                        rotations=np.zeros((3, 2_000_000, 4), np.float32),
+                        translations=np.zeros((3, 2_000_000, 3), np.float32))
+    with zipfile.ZipFile(folder / "huge_header.npz", "w") as archive:
+        archive.writestr("version.npy", npy_claiming((1 << 40,), b"\0" * 16))
+    np.savez(folder / "text.npz", version=np.array(["one"]), frames=np.array(["a", "b"]),
+             rotations=np.zeros((2, 1, 4)), translations=np.zeros((2, 1, 3)))
+    np.savez(folder / "text_frames.npz", version=np.int64(1), frames=np.array(["a", "b"]),
+             rotations=np.zeros((2, 1, 4)), translations=np.zeros((2, 1, 3)))
+    return ["empty", "truncated", "bomb", "huge_header", "text", "text_frames"]
+
+
+def test_damaged_or_oversized_files_are_a_result_error_naming_the_file(tmp_path):
+    """Empty, truncated, a 160 KB file expanding to 168 MB, a header claiming 4 TiB, arrays of
+    text: each a ResultError before anything large is allocated."""
+    for name in damaged_files(tmp_path):
+        with pytest.raises(ResultError, match=rf"{name}\.npz: "):
+            TrackResult.load(tmp_path / f"{name}.npz")
+    assert (tmp_path / "bomb.npz").stat().st_size < 1_000_000

@@ -134,7 +134,8 @@ class TestConfig:
          r"multiresolution_min_side must be at least 32 pixels .* got 16"),
         ({"num_bands": 2.5}, r"num_bands must be a positive integer, got 2.5"),
         ({"alpha_start": 9.0}, r"alpha_start must lie in \[0, num_bands = 7\], got 9.0"),
-        ({"lr_translation": 0.0}, r"learning rate lr_translation must be above 0, got 0.0"),
+        ({"lr_translation": 0.0}, r"learning rate lr_translation must be above 0 and at most 10, "
+                                  r"got 0.0"),
         ({"dssim_weight": 1.5}, r"dssim_weight must lie in \[0, 1\], got 1.5"),
         ({"spectral_fraction": float("nan")}, r"spectral_fraction must be a finite number"),
     ])

@@ -222,3 +222,13 @@ def test_bad_inputs_are_refused_with_advice(clip, tmp_path):
     with pytest.raises(ConfigError, match="holds model 'rigid' for frames \\[10, 11\\], not "
                                           "model 'direct'"):
         track(clip, "direct", SHORT, checkpoint=path, resume=True)
+
+
+def test_a_diverging_run_is_a_tracking_error_not_a_fault_of_the_splats(clip):
+    config = SHORT.replace(lr_control_points=10.0, lr_mlp=10.0, lr_translation=10.0,
+                           lr_rotation=10.0)
+    blown = [(rgb * 1e30, alpha) for rgb, alpha in clip.targets]  # a loss that overflows
+    from spectralsplats_addon.engine.errors import TrackingError
+
+    with pytest.raises(TrackingError, match=r"the tracking diverged at scene frame 10, step \d+"):
+        track_sequence(clip.splats, clip.rig, clip.camera, blown, FRAMES, "direct", config)

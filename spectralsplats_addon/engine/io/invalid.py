@@ -1,5 +1,6 @@
-"""Splats no renderer can use: a NaN or Inf anywhere, or a quaternion that is all zeros
-(it has no direction to normalise to). Found with whole-array numpy, never a loop."""
+"""Splats no renderer can use: a NaN or Inf anywhere, or a quaternion of length below
+MIN_QUATERNION_NORM (it has no direction to normalise to: 1e-30 squares to zero in float32).
+Found with whole-array numpy, never a loop."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 
 NONFINITE = "nan_or_inf"
 ZERO_QUATERNION = "zero_quaternion"
+MIN_QUATERNION_NORM = 1e-12
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,7 @@ class InvalidSplats:
     mask:                 [N] bool, True where the splat is invalid
     nonfinite:            how many splats hold a NaN or an Inf
     nonfinite_properties: the file's names of the properties where those values are
-    zero_quaternions:     how many splats have all four quaternion components equal to 0
+    zero_quaternions:     how many splats have a quaternion of length below MIN_QUATERNION_NORM
     quaternion_label:     how the file names its quaternion (for messages)
     """
 
@@ -47,7 +49,7 @@ class InvalidSplats:
                          f"(in {', '.join(self.nonfinite_properties)})")
         if self.zero_quaternions:
             verb = "has" if self.zero_quaternions == 1 else "have"
-            parts.append(f"{self.zero_quaternions} {verb} an all-zero quaternion "
+            parts.append(f"{self.zero_quaternions} {verb} a zero-length quaternion "
                          f"({self.quaternion_label})")
         total = len(self.mask)
         return f"{self.count} of {total} splats are invalid: {'; '.join(parts)}"
@@ -61,7 +63,9 @@ def find_invalid(table: np.ndarray, names: Sequence[str], quats: np.ndarray,
     bad_values = ~np.isfinite(table)  # [N, P]
     nonfinite_rows = bad_values.any(axis=1)  # [N]
     bad_columns = np.flatnonzero(bad_values.any(axis=0))
-    zero_rows = ~(quats != 0).any(axis=1)  # [N]; NaN != 0, so a NaN quaternion is not zero
+    with np.errstate(over="ignore", invalid="ignore"):
+        length = np.sqrt((np.asarray(quats, dtype=np.float64) ** 2).sum(axis=1))  # [N]
+    zero_rows = length < MIN_QUATERNION_NORM  # NaN compares False: counted as NaN, not zero
     return InvalidSplats(
         mask=nonfinite_rows | zero_rows,
         nonfinite=int(nonfinite_rows.sum()),

@@ -43,7 +43,7 @@ class ReadReport:
 
 def load_splats(path, drop_invalid: bool = False) -> tuple[Splats, ReadReport]:
     """Reads a .ply (INRIA layout) or a .splat file: Splats of numpy float32 arrays, and a
-    report. Splats holding NaN/Inf or an all-zero quaternion make it raise SplatFileError,
+    report. Splats holding NaN/Inf or a zero-length quaternion make it raise SplatFileError,
     unless drop_invalid=True, which leaves them out and counts them in the report."""
     path = os.fspath(path)
     decoded = _decode(path)

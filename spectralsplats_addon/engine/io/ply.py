@@ -26,6 +26,7 @@ from plyfile import (PlyData, PlyElement, PlyElementParseError, PlyHeaderParseEr
 
 from ..errors import SplatFileError
 from ..splats import Splats
+from ..atomic import atomic_file
 from .decoded import DecodedFile
 from .invalid import find_invalid
 
@@ -61,7 +62,7 @@ def inria_property_names(sh_degree: int, has_normals: bool) -> tuple[str, ...]:
 
 def read_ply(path: str) -> DecodedFile:
     """Every splat of an INRIA-layout .ply, invalid ones included (see DecodedFile)."""
-    header = _read_header(path)
+    header, data_bytes = _read_header(path)
     vertex = _vertex_element(path, header)
     present = {p.name: p for p in vertex.properties}
     sh_degree = _sh_degree(path, present)
@@ -72,6 +73,7 @@ def read_ply(path: str) -> DecodedFile:
         raise SplatFileError(path, f"the properties {', '.join(lists)} are lists, where a splat "
                              "file stores one number per property", CHOOSE_A_SPLAT_FILE)
 
+    _check_counts(path, header, data_bytes)
     data = _read_vertex_data(path, vertex.count)  # structured array [N]
     table = np.empty((len(data), len(kept)), dtype=np.float32)  # [N, P]
     with np.errstate(over="ignore"):  # a double beyond float32 becomes Inf, found below
@@ -80,19 +82,21 @@ def read_ply(path: str) -> DecodedFile:
     del data  # releases the memory map
 
     splats = _splats_from_table(table, kept, sh_degree, has_normals)
-    invalid = find_invalid(table, kept, splats.quats, "rot_0..rot_3 all 0")
+    invalid = find_invalid(table, kept, splats.quats, "rot_0..rot_3")
     fmt = "ascii" if header.text else next(k for k, v in BYTE_ORDER.items()
                                             if v == header.byte_order)
     ignored = tuple(name for name in present if name not in kept)
     return DecodedFile(splats, fmt, invalid, ignored)
 
 
-def _read_header(path: str) -> PlyData:
+def _read_header(path: str) -> tuple[PlyData, int]:
     """The header alone (elements without data), so that a file that is no splat file is
-    refused before its data is read. Uses plyfile's own header parser (plyfile is pinned)."""
+    refused before its data is read, and the bytes after it. Uses plyfile's own header
+    parser (plyfile is pinned)."""
     try:
         with open(path, "rb") as stream:
-            return PlyData._parse_header(stream)
+            header = PlyData._parse_header(stream)
+            data_bytes = os.fstat(stream.fileno()).st_size - stream.tell()
     except UnicodeDecodeError:
         raise SplatFileError(path, "this is not a PLY file (it does not begin with the line "
                              "'ply')", CHOOSE_A_SPLAT_FILE) from None
@@ -108,6 +112,31 @@ def _read_header(path: str) -> PlyData:
     except ValueError as error:  # e.g. two properties with the same name
         raise SplatFileError(path, f"the PLY header is malformed ({error})",
                              SAVE_IT_AGAIN) from None
+    return header, data_bytes
+
+
+def _check_counts(path: str, header: PlyData, data_bytes: int) -> None:
+    """Every element's count must fit the bytes after the header (each row takes at least
+    its properties' sizes, or two characters a value in ASCII): a header claiming 10^9
+    rows of a small file is refused before anything is allocated."""
+    needed = 0
+    for element in header.elements:
+        if header.text:
+            row = 2 * len(element.properties)
+        else:
+            row = sum(np.dtype(p.len_dtype if isinstance(p, PlyListProperty) else p.val_dtype
+                               ).itemsize for p in element.properties)
+        if not header.text and element.name == "vertex" and needed == 0 \
+                and element.count * row > data_bytes:
+            raise SplatFileError(path, f"the file is truncated: its header promises "
+                                 f"{element.count} vertices (splats) but the data ends after "
+                                 f"{data_bytes // max(row, 1)}", SAVE_IT_AGAIN)
+        needed += element.count * max(row, 1)
+        if needed > data_bytes:
+            raise SplatFileError(path, f"its header promises {element.count} '{element.name}' "
+                                 f"elements, which need at least {needed} bytes, but the file "
+                                 f"has {data_bytes} after the header: it is truncated or "
+                                 "its header is wrong", SAVE_IT_AGAIN)
 
 
 def _vertex_element(path: str, header: PlyData) -> PlyElement:
@@ -229,14 +258,10 @@ def _table_from_splats(splats: Splats) -> np.ndarray:
 
 
 def _write_atomically(path: str, ply: PlyData) -> None:
-    partial = f"{path}.part"
     try:
-        with open(partial, "wb") as stream:
+        with atomic_file(path) as stream:
             ply.write(stream)
-        os.replace(partial, path)
     except OSError as error:
-        if os.path.exists(partial):
-            os.unlink(partial)
         raise SplatFileError(path, f"cannot be written ({error.strerror})",
                              "Check that the folder exists, that the disk has room and that "
                              "you may write there") from None

@@ -6,15 +6,14 @@
 
 ``load_job`` checks everything the worker will need before any work starts and raises one
 JobError listing every problem, each with its field path: job.json's fields, the asset and
-the rig (present, readable, made for each other), and the footage (each distinct movie
-opened once for its length, every frame index in range; image files present).
+the rig (present, readable, made for each other), and the footage from its headers
+(engine/job/footage.py: lengths, sizes, mattes).
 numpy, plyfile and (for movies) PyAV only: no torch.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -22,15 +21,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import JobError, SplatFileError, VideoError
+from ..errors import JobError, SplatFileError
 from ..io import read_splats, write_ply
+from ..atomic import atomic_file, inside
 from ..rig import Rig
 from ..splats import Splats
-from .model import Job, JobSource
+from .footage import check_footage
+from .model import Job
 from .validate import Problem, is_clean, validate_job, version_problem
 
 JOB_FILE = "job.json"
 WEIGHT_SUM_TOLERANCE = 1e-3  # each splat's rig weights sum to 1 within this
+MAX_JOB_BYTES = 64 << 20     # job.json: 64 MiB holds a million frames
 
 
 @dataclass
@@ -79,13 +81,17 @@ def write_job(folder, job: Job, splats: Splats, rig: Rig) -> Path:
     ply_path, rig_path = folder / job.asset.ply, folder / job.asset.rig
     for path in (ply_path, rig_path, folder / job.outputs.result):
         path.parent.mkdir(parents=True, exist_ok=True)
+    outside = [name for name, path in (("asset.ply", ply_path), ("asset.rig", rig_path),
+                                       ("outputs.result", folder / job.outputs.result))
+               if not inside(folder, path)]
+    if outside:
+        raise JobError(folder, [(name, "its folder is a link that leads out of the job "
+                                       "folder; remove the link") for name in outside])
     write_ply(ply_path, splats)
-    rig_part = rig_path.with_name(rig_path.name + ".part.npz")
-    rig.save(rig_part)
-    os.replace(rig_part, rig_path)
-    job_part = job_path.with_name(JOB_FILE + ".part")
-    job_part.write_text(job_json(job), encoding="utf-8")
-    os.replace(job_part, job_path)
+    with atomic_file(rig_path) as handle:
+        rig.save(handle)
+    with atomic_file(job_path) as handle:
+        handle.write(job_json(job).encode("utf-8"))
     return job_path
 
 
@@ -132,26 +138,33 @@ def load_job(folder) -> LoadedJob:
             and "ply" in asset and "rig" in asset:
         splats, rig = _check_asset(folder, str(asset["ply"]), str(asset["rig"]), problems)
     frames = data.get("frames") if isinstance(data.get("frames"), list) else []
-    uses = []  # (field path, JobSource) of every well-formed source and matte
-    for i, frame in enumerate(frames):
-        for name in ("source", "matte"):
-            where = f"frames[{i}].{name}"
-            if isinstance(frame, dict) and name in frame and clean(where):
-                uses.append((where, JobSource.from_dict(frame[name])))
-    lengths = _check_footage(folder, uses, problems)
+    lengths = check_footage(folder, frames, clean, problems)
     if problems:
         raise JobError(folder, problems)
     return LoadedJob(folder, Job.from_dict(data), splats, rig, lengths)
 
 
 def _read_json(folder: Path) -> tuple[object, list[Problem]]:
+    try:
+        return _read_json_file(folder)
+    except OSError as error:  # a name too long, no permission, ...
+        return None, [(JOB_FILE, f"cannot be read ({error.strerror or error}); check the job "
+                                 "folder's name and permissions")]
+
+
+def _read_json_file(folder: Path) -> tuple[object, list[Problem]]:
     path = folder / JOB_FILE
     if not path.is_file():
         where = "no such folder" if not folder.is_dir() else "no job.json in the folder"
         return None, [(JOB_FILE, f"{where} ({path}); write the job first (write_job), or "
                                  "check the folder")]
+    if path.stat().st_size > MAX_JOB_BYTES:
+        return None, [(JOB_FILE, f"{path.stat().st_size} bytes, more than the "
+                                 f"{MAX_JOB_BYTES} a job may have; write the job again")]
     try:
         return json.loads(path.read_text(encoding="utf-8")), []
+    except RecursionError:
+        return None, [(JOB_FILE, "nested too deeply to be a job; write the job again")]
     except UnicodeDecodeError as error:
         return None, [(JOB_FILE, f"not UTF-8 text ({error}); write the job again")]
     except json.JSONDecodeError as error:
@@ -177,7 +190,8 @@ def _check_asset(folder: Path, ply: str, rig_file: str, problems: list[Problem])
     else:
         try:
             rig = Rig.load(rig_path)
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        except (OSError, ValueError, TypeError, KeyError, EOFError,
+                zipfile.BadZipFile) as error:
             problems.append(("asset.rig", f"not a readable rig file ({type(error).__name__}: "
                                           f"{error}); expected control_points, indices, "
                                           "weights and radius; rig the asset again"))
@@ -192,6 +206,9 @@ def rig_problems(rig: Rig, num_splats: int | None) -> list[Problem]:
     0 .. P-1, weights [N, K] finite, non-negative, each row summing to 1."""
     fix = "rig this asset again"
     cp, idx, w = (np.asarray(a) for a in (rig.control_points, rig.indices, rig.weights))
+    for name, array in (("control_points", cp), ("weights", w)):
+        if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+            return [("asset.rig", f"{name} must be real numbers, got {array.dtype}; {fix}")]
     if cp.ndim != 2 or cp.shape[1] != 3 or cp.shape[0] < 1 or not np.isfinite(cp).all():
         return [("asset.rig", f"control_points must be [P, 3] finite numbers with P >= 1, got "
                               f"shape {cp.shape}; {fix}")]
@@ -218,51 +235,3 @@ def rig_problems(rig: Rig, num_splats: int | None) -> list[Problem]:
         problems.append(("asset.rig", f"weights must be finite, non-negative, and sum to 1 for "
                                       f"each splat; {fix}"))
     return problems
-
-
-# -- footage --------------------------------------------------------------------------------
-
-def _check_footage(folder: Path, uses: list[tuple[str, JobSource]],
-                   problems: list[Problem]) -> dict[str, int]:
-    """Images must exist; each distinct movie is opened once and every index checked
-    against its length. ``uses``: (field path, source). Returns {movie path: frame count}."""
-    movies: dict[str, list[tuple[str, int]]] = {}  # path -> [(field path, index)]
-    images: dict[str, str] = {}  # path -> first field path
-    for where, source in uses:
-        path = str(resolve(folder, source.path))
-        if source.kind == "movie":
-            movies.setdefault(path, []).append((where, source.index))
-        elif path not in images:
-            images[path] = f"{where}.image"
-    for path, where in images.items():
-        if not Path(path).is_file():
-            problems.append((where, f"file not found: {path}; check the path (relative "
-                                    "paths are relative to the job folder)"))
-    lengths = {}
-    for path, users in movies.items():
-        length = _movie_length(path, f"{users[0][0]}.movie", len(users), problems)
-        if length is None:
-            continue
-        lengths[path] = length
-        for where, index in users:
-            if index >= length:
-                problems.append((f"{where}.index", f"frame {index} is beyond the end of the "
-                                                   f"movie: {Path(path).name} has {length} "
-                                                   f"frames, indices 0 to {length - 1}"))
-    return lengths
-
-
-def _movie_length(path: str, where: str, uses: int, problems: list[Problem]) -> int | None:
-    from ..video import open_frames
-
-    used_by = f" ({uses} frames use it)" if uses > 1 else ""
-    if not Path(path).exists():
-        problems.append((where, f"file not found: {path}{used_by}; check the path (relative "
-                                "paths are relative to the job folder)"))
-        return None
-    try:
-        with open_frames(path) as source:
-            return len(source)
-    except VideoError as error:
-        problems.append((where, f"cannot be read{used_by}: {error}"))
-        return None

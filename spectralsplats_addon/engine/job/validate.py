@@ -14,6 +14,7 @@ reported alone: its fields are not v1 fields.
 from __future__ import annotations
 
 import math
+import posixpath
 import re
 from dataclasses import fields as dataclass_fields
 from pathlib import PurePosixPath, PureWindowsPath
@@ -26,6 +27,9 @@ from .schema import (JOB_FIELDS, READABLE_VERSIONS, Array, Const, Number, Object
                      Text)
 
 Problem = tuple[str, str]  # (field path, what is wrong and what is expected)
+MAX_MAGNITUDE = 1e9   # every number of job.json (scene frames, seed, matrices, lens, ...)
+MAX_TEXT = 4096       # characters of a path or a name
+MIN_RELATIVE_DETERMINANT = 1e-9  # |det M| over max|m_ij|^3 of an object matrix's 3 x 3 part
 
 
 def validate_job(data) -> list[Problem]:
@@ -75,6 +79,13 @@ def _walk(value, kind, path: str, problems: list[Problem]) -> None:
         _walk_array(value, kind, path, problems)
     elif not _accepts(value, kind):
         problems.append((path, f"expected {describe(kind)}, got {show(value)}"))
+    elif isinstance(kind, Number) and value is not None and abs(value) > MAX_MAGNITUDE:
+        problems.append((path, f"expected a number of magnitude at most {MAX_MAGNITUDE:g}, "
+                               f"got {show(value)}"))
+    elif isinstance(kind, Text) and (len(value) > MAX_TEXT or "\0" in value):
+        problems.append((path, f"expected text of at most {MAX_TEXT} characters without NUL "
+                               f"bytes, got {len(value)} characters"
+                               f"{' with a NUL byte' if chr(0) in value else ''}"))
 
 
 def _walk_object(value, kind: Object, path: str, problems: list[Problem]) -> None:
@@ -247,8 +258,11 @@ def _check_rules(data: dict, flagged: set[str], problems: list[Problem]) -> None
         for name in ("ply", "rig"):
             _check_inner_path(asset[name], f"asset.{name}", problems)
         _check_affine(asset["matrix_world"], "asset.matrix_world", problems)
+        _check_invertible(asset["matrix_world"], "asset.matrix_world", problems)
     if clean("outputs") and isinstance(outputs, dict) and "result" in outputs:
         _check_inner_path(outputs["result"], "outputs.result", problems)
+        if clean("asset") and isinstance(asset, dict) and clean("outputs.result"):
+            _check_result_name(outputs["result"], asset, problems)
     if clean("camera") and "camera" in data:
         _check_camera(data["camera"], "camera", problems)
     frames = data.get("frames")
@@ -274,6 +288,32 @@ def _check_affine(rows: list, path: str, problems: list[Problem]) -> None:
     if [float(v) for v in rows[3]] != [0.0, 0.0, 0.0, 1.0]:
         problems.append((f"{path}[3]", f"expected [0, 0, 0, 1] (an affine transform), got "
                                        f"{[float(v) for v in rows[3]]}"))
+
+
+def _check_invertible(rows: list, path: str, problems: list[Problem]) -> None:
+    """The 3 x 3 part must be invertible, relative to its size: a zero or flat scale puts
+    every splat on a point or a plane, which nothing can be tracked against."""
+    m = [[float(v) for v in row[:3]] for row in rows[:3]]
+    det = (m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+           - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+           + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]))
+    scale = max(abs(v) for row in m for v in row)
+    if not math.isfinite(det) or scale == 0.0 or abs(det) <= MIN_RELATIVE_DETERMINANT * scale ** 3:
+        problems.append((path, "expected an invertible transform, got a zero or flat scale "
+                               f"(determinant {det:.3g}); give the object a non-zero scale on "
+                               "every axis"))
+
+
+def _check_result_name(result: str, asset: dict, problems: list[Problem]) -> None:
+    """The result must not replace a file of the job itself."""
+    name = posixpath.normpath(result.replace("\\", "/"))
+    taken = {posixpath.normpath(str(asset[key]).replace("\\", "/")): f"asset.{key}"
+             for key in ("ply", "rig") if isinstance(asset.get(key), str)}
+    taken.setdefault("job.json", "job.json")
+    if name.lower() in {key.lower() for key in taken}:
+        owner = next(v for k, v in taken.items() if k.lower() == name.lower())
+        problems.append(("outputs.result", f"{show(result)} is the job's own {owner}; name "
+                                           "another file, e.g. \"result.npz\""))
 
 
 def _check_camera(data: dict, path: str, problems: list[Problem]) -> None:

@@ -47,7 +47,7 @@ from ..deform.pose import RigidPose, asset_centre, asset_size
 from ..deform.regularisers import arap_loss, neighbour_graph, temporal_smoothness
 from ..deform.skinning import skin_positions, skin_quaternions
 from ..deform.skinning_numba import skin_splats
-from ..errors import ConfigError
+from ..errors import ConfigError, TrackingError
 from ..loss.metrics import psnr
 from ..loss.multires import ResolutionPyramid, level_mass_gain
 from ..loss.schedule import learning_rate_factor
@@ -181,7 +181,10 @@ def _result(scene: _Scene, model: DeformModel, count: int, losses: np.ndarray,
 
 
 def _load_checkpoint(path, model: DeformModel, frames: list[int]) -> TrackResult | None:
-    """The saved partial result, its parameters loaded into ``model``; None if no file."""
+    """The saved partial result, its parameters loaded into ``model``; None if no file, or
+    if a sequential model finished no frame there (its parameters are then those of a stop
+    during the first frame's alignment or fit: the run starts afresh, as an uninterrupted
+    one does)."""
     if path is None:
         raise ConfigError("resume=True needs checkpoint: the path of the result.npz to "
                           "continue from")
@@ -192,8 +195,19 @@ def _load_checkpoint(path, model: DeformModel, frames: list[int]) -> TrackResult
         raise ConfigError(f"{path}: the checkpoint holds model {saved.model!r} for frames "
                           f"{saved.frames.tolist()}, not model {model.name!r} for frames "
                           f"{list(frames)}: track again without resume or name another file")
+    if model.sequential and saved.num_frames == 0:
+        return None
     _load_state(model, saved.extra, path)
     return saved
+
+
+def check_finite(model: DeformModel, frame: int, step: int) -> None:
+    """TrackingError when a step left a parameter NaN or Inf (the optimisation diverged), so
+    that the next render does not blame the asset's splats."""
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        raise TrackingError(f"the tracking diverged at scene frame {frame}, step {step} (a "
+                            "motion parameter became NaN or Inf); lower the learning rates "
+                            "(settings.config lr_*) or use the robust preset")
 
 
 def _fit_frame(scene: _Scene, model: DeformModel, index: int, graph, loss: LossMode,
@@ -236,6 +250,7 @@ def _fit_frame(scene: _Scene, model: DeformModel, index: int, graph, loss: LossM
         optim.zero_grad(set_to_none=True)
         total.backward()
         optim.step()
+        check_finite(model, scene.frames[index], step)
         left = eta.step()
         if callback is not None:
             callback(progress_event(index, step, config.iterations, phase, losses, left))
@@ -363,6 +378,7 @@ def _track_joint(scene: _Scene, model: DeformModel, graph, loss, background, bac
         optim.zero_grad(set_to_none=True)
         total.backward()
         optim.step()
+        check_finite(model, scene.frames[int(batch[0])], step)
         left = eta.step()
         if callback is not None:
             callback(progress_event(int(batch[0]), step, total_steps, phase, values, left))

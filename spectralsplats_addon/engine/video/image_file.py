@@ -37,7 +37,7 @@ def read_image(path: Path):  # -> rgb [H, W, 3] float32, alpha [H, W] float32 or
         if mode == "F":
             grey = np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
             return np.repeat(grey[..., None], 3, axis=2), None
-        has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La")
+        has_alpha = mode in ALPHA_MODES
         if mode in ("RGBa", "La"):
             image = image.convert("RGBA")  # Pillow's premultiplied modes -> straight
         pixels = np.asarray(image.convert("RGBA" if has_alpha else "RGB"), dtype=np.float32)
@@ -57,6 +57,9 @@ def open_image(path: Path):
                                                  "range (a file may be missing from it)")
     try:
         return Image.open(path)
+    except Image.DecompressionBombError as exc:
+        raise VideoError(path, f"its header claims too many pixels ({exc})",
+                         "give footage of at most 8192 x 8192 pixels") from None
     except UnidentifiedImageError:
         raise VideoError(path, "Pillow cannot read it as an image (damaged, or a format it "
                                f"does not support, such as {path.suffix or 'this one'})",
@@ -69,6 +72,17 @@ def image_size(path: Path) -> tuple[int, int]:
     """(width, height) from the header alone."""
     with open_image(path) as image:
         return image.size
+
+
+ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+
+
+def image_header(path: Path) -> tuple[tuple[int, int], bool]:
+    """((width, height), has alpha) from the header alone; VideoError for a file that is
+    not an image Pillow reads."""
+    with open_image(path) as image:
+        alpha = image.mode in ALPHA_MODES or (image.mode == "P" and "transparency" in image.info)
+        return image.size, alpha
 
 
 def is_deep_colour(image, path: Path) -> bool:

@@ -35,8 +35,9 @@ from ..conventions import Camera, camera_from_blender
 from ..errors import DeviceError, JobError, VideoError
 from ..job import LoadedJob, load_job, resolve
 from ..job.model import JobFrame, JobMatte, JobSource
-from ..progress import CancelToken
-from ..result import TrackResult
+from .output import JobLock, prepare_result
+from ..progress import CancelToken, is_cancelled
+from ..result import ResultError, TrackResult
 from ..track.align import ALIGN_PHASE
 from ..video import composite_alpha, fit_size, luminance, open_frames, scale_camera
 from ..video.frame import FrameImage
@@ -228,7 +229,12 @@ def partial_result_frames(path: Path) -> int | None:
     """Frames held by a partial (complete=False) result at ``path``; None if there is none."""
     if not path.is_file():
         return None
-    saved = TrackResult.load(path)
+    try:
+        saved = TrackResult.load(path)
+    except ResultError as error:
+        raise JobError(path.parent, [("outputs.result", f"cannot be resumed: {error}; or "
+                                                        "track from the first frame (the "
+                                                        "worker's --no-resume)")]) from None
     return None if saved.complete else saved.num_frames
 
 
@@ -240,19 +246,28 @@ def run_job(folder, callback: EventCallback | None = None, cancel: CancelToken |
     or resume=False, starts from the first frame. A cancelled run (``cancel``) returns and
     leaves a result with complete=False holding the frames finished so far.
 
-    Raises JobError (invalid job), DeviceError (device absent) before any work; anything
-    raised while tracking propagates, and the result file keeps the frames finished before.
+    Raises JobError (invalid job, a result path out of the folder, another worker on the
+    job: worker/output.py), DeviceError (device absent) before any work; anything raised
+    while tracking propagates, and the result file keeps the frames finished before.
     """
+    started_at = time.perf_counter() if started_at is None else started_at
+    loaded = load_job(folder)
+    device = resolve_device(loaded.job.settings.device)
+    result_path = prepare_result(loaded.folder, loaded.job.outputs.result)
+    with JobLock(loaded.folder):
+        return _run_loaded(loaded, device, result_path, callback, cancel, resume, started_at)
+
+
+def _run_loaded(loaded: LoadedJob, device: str, result_path: Path,
+                callback: EventCallback | None, cancel: CancelToken | None, resume: bool,
+                started_at: float) -> TrackResult:
     import torch
 
     from ..track.sequence import track_sequence
 
-    started_at = time.perf_counter() if started_at is None else started_at
-    loaded = load_job(folder)
+    folder = loaded.folder
     settings = loaded.job.settings
     config = settings.tracking_config()
-    device = resolve_device(settings.device)
-    result_path = loaded.result_path.resolve()
     done = partial_result_frames(result_path) if resume else None
     footage = JobFootage(loaded, settings.resolution)
     try:
@@ -264,6 +279,8 @@ def run_job(folder, callback: EventCallback | None = None, cancel: CancelToken |
                     model=settings.model, loss=settings.loss, device=device,
                     resumed_frames=done or 0, size=list(footage.size),
                     iterations=config.iterations)
+        if is_cancelled(cancel):  # stopped while starting: skip the tracker's set-up
+            return _stopped_before_tracking(loaded, result_path, done, mapper, started_at)
         splats = loaded.splats.to_torch(device=device, dtype=torch.float32)
         background = torch.tensor(loaded.job.frames[0].background, dtype=torch.float32,
                                   device=device)
@@ -277,6 +294,24 @@ def run_job(folder, callback: EventCallback | None = None, cancel: CancelToken |
         result.save(result_path)
     mapper.finish(result)
     mapper.emit("finished", result=str(result_path), complete=bool(result.complete),
+                frames_done=result.num_frames,
+                seconds=round(time.perf_counter() - started_at, 3))
+    return result
+
+
+def _stopped_before_tracking(loaded: LoadedJob, result_path: Path, done: int | None,
+                             mapper: EventMapper, started_at: float) -> TrackResult:
+    """The partial result there (resumed later), or an empty one (complete=False) written
+    where there is no result yet; then the finished event."""
+    if done is not None:
+        result = TrackResult.load(result_path)
+    else:
+        p = loaded.rig.num_control_points
+        result = TrackResult(np.zeros(0, np.int64), np.zeros((0, p, 4)), np.zeros((0, p, 3)),
+                             model=loaded.job.settings.model, complete=False)
+        if not result_path.exists():
+            result.save(result_path)
+    mapper.emit("finished", result=str(result_path), complete=False,
                 frames_done=result.num_frames,
                 seconds=round(time.perf_counter() - started_at, 3))
     return result
