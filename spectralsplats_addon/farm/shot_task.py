@@ -8,10 +8,13 @@ exit code into what a farm engine acts on.
   it again cannot help, so the engine is told not to retry it;
 - exit 3 (tracking failed), 4 (stopped) or a kill by a signal: ShotInterrupted; the engine
   retries it, and the worker resumes from the partial result.npz (the frames saved so far).
+  So is exit 2 for job.lock alone (another worker still holds the job: an earlier attempt
+  saving its partial result), which a later attempt gets past.
 
 The worker's events (JSON lines) are appended to ``farm.log`` in the job folder, after one
-``attempt`` line per run (host, process, time); its stderr to ``worker.log``. Each write is a
-whole line, so a killed attempt leaves whole lines. On Linux the worker gets SIGTERM if the
+``attempt`` line per run (host, process, time); the last run's stderr is ``worker.log``.
+Each write is a whole line, so a killed attempt leaves whole lines; neither file is written
+through a link (engine/atomic.py). On Linux the worker gets SIGTERM if the
 task's process dies (it then saves its partial result), so a retry never meets a second
 worker still running on the same folder.
 """
@@ -28,7 +31,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..engine.atomic import open_new
 from ..engine.worker.main import EXIT_COMPLETE, EXIT_INVALID
+from ..engine.worker.output import LOCK_FILE
 
 EVENTS_LOG = "farm.log"
 WORKER_LOG = "worker.log"  # blender/worker_process.LOG_FILE: the worker's stderr, as there
@@ -77,6 +82,12 @@ def worker_command(python: str, folder: Path) -> list[str]:
     return [python, "-m", "spectralsplats_addon.engine.worker", str(folder)]
 
 
+def open_log(path: Path):
+    """``path`` opened to append text, created if absent; a link there is not followed."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    return os.fdopen(os.open(path, flags, 0o644), "a", encoding="utf-8")
+
+
 def _die_with_parent() -> None:  # runs in the child before exec (Linux only)
     import ctypes
 
@@ -91,8 +102,7 @@ def track_shot(folder, python: str | None = None) -> ShotOutcome:
     command = worker_command(python or sys.executable, folder)
     last: dict = {}
     started: dict = {}
-    with open(folder / EVENTS_LOG, "a", encoding="utf-8") as events, \
-            open(folder / WORKER_LOG, "a", encoding="utf-8") as errors:
+    with open_log(folder / EVENTS_LOG) as events, open_new(folder / WORKER_LOG) as errors:
         events.write(json.dumps({"event": "attempt", "host": socket.gethostname(),
                                  "pid": os.getpid(), "utc": time.time()}) + "\n")
         events.flush()
@@ -106,6 +116,8 @@ def track_shot(folder, python: str | None = None) -> ShotOutcome:
                 event = json.loads(line)
             except ValueError:
                 continue
+            if not isinstance(event, dict):
+                continue
             last = event
             if event.get("event") == "started":
                 started = event
@@ -116,7 +128,8 @@ def track_shot(folder, python: str | None = None) -> ShotOutcome:
                            resumed_frames=int(started.get("resumed_frames", 0)),
                            seconds=float(last["seconds"]))
     message = last.get("message") if last.get("event") == "error" else None
-    if code == EXIT_INVALID:
+    lock_only = [path for path, _ in last.get("problems") or []] == [LOCK_FILE]
+    if code == EXIT_INVALID and not lock_only:
         raise ShotInvalid(str(folder), message or f"the worker exited {code} (see {WORKER_LOG})")
     why = f"killed by signal {-code}" if code < 0 else f"the worker exited {code}"
     raise ShotInterrupted(str(folder), f"{why}{': ' + message if message else ''}; a retry "

@@ -10,8 +10,9 @@ runs, and reported together in one ShotListError.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from ..engine.atomic import atomic_file
 
 JOB_FILE = "job.json"  # engine.job.folder.JOB_FILE, without importing the engine's numpy side
 
@@ -102,9 +103,8 @@ def write_shot_list(path, folders: list[Path]) -> Path:
         folder = Path(folder).resolve()
         lines.append(folder.relative_to(base).as_posix() if folder.is_relative_to(base)
                      else str(folder))
-    part = path.with_name(path.name + ".part")
-    part.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    os.replace(part, path)
+    with atomic_file(path) as handle:
+        handle.write("".join(line + "\n" for line in lines).encode("utf-8"))
     return path
 
 

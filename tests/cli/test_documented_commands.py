@@ -85,6 +85,10 @@ RUN = {
     CLIP_TIMING: "test_the_model_timing_snippet",
     HEADLESS + " --out tracked.blend": "test_headless_tracking_with_the_bpy_module",
     HEADLESS + " --preset fast --out tracked.blend": "test_headless_tracking_with_the_bpy_module",
+    "spectralsplats batch shots/ --local-cpus 3":
+        "tests/farm/test_ray_batch.py::test_three_shots_at_once_one_killed_and_retried_one_invalid",
+    "spectralsplats batch shots/sh010 list.txt":
+        "tests/farm/test_shots.py::test_bad_shot_paths_exit_2_before_anything_runs",
 }
 
 SLOW = "runs for minutes (a benchmark or an experiment) and rewrites its page of docs/"
@@ -113,7 +117,14 @@ NOT_RUN = {
     "plate.mp4 --out tracked.blend": (NO_BLENDER, HEADLESS_RUN),
     "blender -b scene.blend --python scripts/headless_track.py -- --object donut --video "
     "plate.mp4 --frames 1-48 --preset fast --out tracked.blend": (NO_BLENDER, HEADLESS_RUN),
-    "spectralsplats track | render | example | eval": ("a list of the commands", None),
+    "spectralsplats track | render | example | eval | batch": ("a list of the commands", None),
+    "spectralsplats batch": ("the command's name in a sentence", None),
+    "spectralsplats batch shot_list.txt --address auto --retries 3":
+        ("needs a running Ray cluster, which the test machine lacks", HELP),
+    "spectralsplats batch <Output>/shots.txt":
+        ("<Output> is the Track panel's Output folder", "spectralsplats batch shots/ "
+         "--local-cpus 3 (tests/farm); tests/blender/test_farm_operators.py writes shots.txt"),
+    'pip install -e ".[farm]"': ("installs from the package index (network)", None),
     "spectralsplats track": ("the command's name in a sentence", None),
     "spectralsplats COMMAND --help": ("COMMAND is each command", "spectralsplats track --help, "
                                       "render --help, example --help, eval --help"),
