@@ -24,7 +24,7 @@ PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 TORCH     := torch==2.13.0
 
-.PHONY: demo test test-blender test-blender-all env build-extension bench clean
+.PHONY: demo test lint test-blender test-blender-all env build-extension bench clean
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py
@@ -49,6 +49,10 @@ $(BPY_VENVS)/%/.installed: tests/blender_versions/pins/bpy-%.txt
 	$(BPY_VENVS)/$*/bin/python -m pip install --quiet --upgrade pip
 	$(BPY_VENVS)/$*/bin/python -m pip install --quiet -r $<
 	touch $@
+
+# ruff, pinned in the test extra; its rules are in pyproject.toml.
+lint: $(STAMP)
+	$(PY) -m ruff check .
 
 env: $(STAMP)
 

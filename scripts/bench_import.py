@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
              "reading the evaluated display geometry after it is the second column.", "",
              "| file | splats | import (operator) | evaluated display read after |",
              "| --- | ---: | ---: | ---: |"]
-    lines += [f"| {name} | {n:,} | {t * 1000:.0f} ms | {e * 1000:.0f} ms |" for name, n, t, e in rows]
+    lines += [f"| {name} | {n:,} | {t * 1000:.0f} ms | {e * 1000:.0f} ms |"
+              for name, n, t, e in rows]
     write_section("Import (Blender)", "\n".join(lines))
     return 0
 

@@ -89,7 +89,7 @@ def main(argv=None) -> int:
     lines = ["| splats tracked | seconds per frame | speed-up | full-asset PSNR (dB) | "
              "control-point error vs truth | vs full tracking |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for name, count, sec, db, err, err_full in rows:
+    for name, _count, sec, db, err, err_full in rows:
         lines.append(f"| {name} | {sec:.1f} | {base / sec:.1f}x | {db:.1f} | {100 * err:.2f} % | "
                      f"{100 * err_full:.2f} % |")
     body = (f"Measured with `python scripts/bench_proxy.py --frames {args.frames} --size "

@@ -289,7 +289,8 @@ def run_compile() -> dict:
 
     n = 64
     args = (torch.rand(n, 2) * 32, torch.tensor([[0.3, 0.0, 0.3]]).repeat(n, 1),
-            torch.rand(n, 3), torch.rand(n), torch.rand(n), torch.full((n, 2), 6, dtype=torch.int32))
+            torch.rand(n, 3), torch.rand(n), torch.rand(n),
+            torch.full((n, 2), 6, dtype=torch.int32))
     times = []
     for _ in range(2):
         leaves = [a.clone().requires_grad_(True) for a in args[:4]]
@@ -318,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", nargs="+", default=["numba", "torch", "gsplat"],
                         choices=["numba", "torch", "gsplat"])
     parser.add_argument("--no-write", action="store_true", help="print only")
-    parser.add_argument("--case", nargs=3, metavar=("SCENE", "SIZE", "BACKEND"), help=argparse.SUPPRESS)
+    parser.add_argument("--case", nargs=3, metavar=("SCENE", "SIZE", "BACKEND"),
+                        help=argparse.SUPPRESS)
     parser.add_argument("--breakdown", nargs=2, metavar=("SCENE", "SIZE"), help=argparse.SUPPRESS)
     parser.add_argument("--compile", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--memory", action="store_true", help=argparse.SUPPRESS)
@@ -360,8 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         for size in sorted(args.sizes):
             if SPLAT_COUNT[scene] * size * size <= DENSE_MAX_PAIRS:
                 dense[(scene, size)] = subprocess_json(["--case", scene, str(size), "dense"])
-                print(f"{scene:6s} {size:4d} dense  fwd+bwd {dense[(scene, size)]['fb_ms']:9.1f} ms",
-                      flush=True)
+                fb_ms = dense[(scene, size)]['fb_ms']
+                print(f"{scene:6s} {size:4d} dense  fwd+bwd {fb_ms:9.1f} ms", flush=True)
     breakdown = subprocess_json(["--breakdown", "donut", "256"]) if "donut" in args.scenes else None
     with tempfile.TemporaryDirectory() as cache:
         cold = subprocess_json(["--compile"], env={"NUMBA_CACHE_DIR": cache})
@@ -410,7 +412,8 @@ def report(rows, dense, breakdown, cold, warm, command, torch_version, numba_ver
         for (scene, size), d in dense.items():
             t, n = by_case.get((scene, size, "torch")), by_case.get((scene, size, "numba"))
             lines.append(f"| {scene} | {size} | {fmt_ms(d['fb_ms'])} | "
-                         f"{fmt_ms(t['fb_ms']) if t else '-'} | {fmt_ms(n['fb_ms']) if n else '-'} | "
+                         f"{fmt_ms(t['fb_ms']) if t else '-'} | "
+                         f"{fmt_ms(n['fb_ms']) if n else '-'} | "
                          f"{speedup(d, t)} | {speedup(d, n)} |")
     lines += ["", "Targets (numba backend, forward+backward):", ""]
     for (scene, size), target in TARGETS.items():
@@ -428,7 +431,8 @@ def report(rows, dense, breakdown, cold, warm, command, torch_version, numba_ver
                   f"| projection (compiled) + SH colours (torch) | {fmt_ms(b['torch_fwd'])} | "
                   f"{fmt_ms(b['torch_bwd'])} |",
                   f"| rasterizer (numba) | {fmt_ms(b['raster_fwd'])} | {fmt_ms(b['raster_bwd'])} |",
-                  f"| total | {fmt_ms(b['total_fwd'])} | {fmt_ms(b['total_fb'] - b['total_fwd'])} |"]
+                  f"| total | {fmt_ms(b['total_fwd'])} | "
+                  f"{fmt_ms(b['total_fb'] - b['total_fwd'])} |"]
     lines += ["", f"Numba compile: the first forward+backward in a process with an empty cache "
               f"takes {cold['first_s']:.1f} s (compiling every kernel, once per machine: "
               f"`cache=True` stores them); with the cache filled the first call of a process "

@@ -92,8 +92,8 @@ def iteration_times(splats, size: int, runs: int) -> dict:
 
     row = {}
     for name, fn in losses.items():
-        row[name] = median_ms(lambda: iteration(fn), runs)
-        row[name + " alone"] = median_ms(lambda: loss_alone(fn), max(runs, 21))
+        row[name] = median_ms(lambda fn=fn: iteration(fn), runs)
+        row[name + " alone"] = median_ms(lambda fn=fn: loss_alone(fn), max(runs, 21))
     return row
 
 
@@ -121,7 +121,7 @@ def phase_times(splats, size: int, steps: int) -> dict:
         levels = []
         res = track_rigid_frame(splats, scene.camera, scene.target_rgb, scene.target_alpha,
                                 config, init=start, centre=scene.centre,
-                                callback=lambda e: levels.append(
+                                callback=lambda e, levels=levels: levels.append(
                                     e["losses"].get("resolution", size)))
         result[multires] = (res.seconds, sorted(set(int(x) for x in levels)))
     return result
@@ -162,7 +162,8 @@ def main(argv=None) -> None:
 
     from spectralsplats_addon.lab.shift_experiment import coverage_subset
 
-    phase_lines = ["| asset | size | steps | full size | multi-resolution | speed-up | levels used |",
+    phase_lines = ["| asset | size | steps | full size | multi-resolution | speed-up | "
+                   "levels used |",
                    "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     assets = {"donut (45,624)": splats,
               f"donut subset ({SUBSET:,})": coverage_subset(splats, SUBSET)}

@@ -31,7 +31,8 @@ def find_blender_ext() -> Path:
     spec = importlib.util.find_spec("bpy")
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit("bpy is not installed: run `make env`, or pass --blender-ext PATH")
-    hits = sorted(Path(spec.submodule_search_locations[0]).glob("*/scripts/addons_core/bl_pkg/cli/blender_ext.py"))
+    hits = sorted(Path(spec.submodule_search_locations[0]).glob(
+        "*/scripts/addons_core/bl_pkg/cli/blender_ext.py"))
     if not hits:
         raise SystemExit("blender_ext.py not found inside the bpy module: pass --blender-ext PATH")
     return hits[-1]
@@ -83,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output-dir", type=Path, default=ROOT / "dist")
     parser.add_argument("--blender-ext", type=Path, default=None,
-                        help="path of Blender's blender_ext.py (default: the one in the bpy module)")
+                        help="path of Blender's blender_ext.py (default: the one in the bpy "
+                             "module)")
     args = parser.parse_args(argv)
     zip_path = build(args.output_dir, args.blender_ext)
     print(f"built {zip_path} ({zip_path.stat().st_size / 1024:.0f} KiB)")

@@ -49,7 +49,7 @@ def shifted_motion(motion, size: int):
     from spectralsplats_addon.engine.conventions import camera_from_blender
     from spectralsplats_addon.lab.examples import (NOVEL_VIEW, TRAIN_VIEW, framing_blender_camera,
                                                    swept_points)
-    from spectralsplats_addon.engine.deform.skinning import posed_splats
+    from spectralsplats_addon.engine.deform.skinning import pose_splats
     from spectralsplats_addon.engine.render.api import render
     from spectralsplats_addon.lab.shift_experiment import (image_footprint, image_plane_shift,
                                                               mask_overlap)
@@ -68,7 +68,7 @@ def shifted_motion(motion, size: int):
                                 train_camera=camera_from_blender(train),
                                 novel_camera=camera_from_blender(novel),
                                 train_blender_camera=train, novel_blender_camera=novel)
-    first = posed_splats(rest, moved.rig, moved.rotations[0], moved.translations[0])
+    first = pose_splats(rest, moved.rig, moved.rotations[0], moved.translations[0])
     overlap = mask_overlap(render(rest, moved.train_camera).alpha,
                            render(first, moved.train_camera).alpha)
     return moved, overlap

@@ -93,7 +93,8 @@ def tables(scene_name: str, cases, results: dict, radii) -> list:
     for radius in radii:
         at = [c for c in cases if c.radius == radius]
         zero = sum(c.overlap == 0 for c in at)
-        cells = [fmt(*rate(results[v], lambda r: r.radius == radius)) for v in variants]
+        cells = [fmt(*rate(results[v], lambda r, radius=radius: r.radius == radius))
+                 for v in variants]
         lines.append(f"| {radius:g} | {zero}/{len(at)} | " + " | ".join(cells) + " |")
     cells = [fmt(*rate(results[v], lambda r: r.overlap == 0)) for v in variants]
     lines.append("| **zero overlap** | | " + " | ".join(f"**{c}**" for c in cells) + " |")

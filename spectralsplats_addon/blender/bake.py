@@ -14,12 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 from mathutils import Matrix
 
+from ..engine.errors import SpectralSplatsError
 from ..engine.result import TrackResult
 from .armature_rig import bone_name, find_rig
 from .keyframes import ensure_fcurve, fcurves_of, write_keys
 
 
-class BakeError(ValueError):
+class BakeError(SpectralSplatsError, ValueError):
     """A result that does not fit the object it is baked onto."""
 
 
@@ -66,8 +67,8 @@ def bake_object(obj, result: TrackResult) -> BakeReport:
     obj.rotation_mode = "QUATERNION"
     loc, rot, scale = [], [], []
     for m in result.object_matrices:
-        l, r, s = (rest @ Matrix(m.astype(float).tolist())).decompose()
-        loc.append(l[:]), rot.append(r[:]), scale.append(s[:])
+        t, r, s = (rest @ Matrix(m.astype(float).tolist())).decompose()
+        loc.append(t[:]), rot.append(r[:]), scale.append(s[:])
     loc, rot, scale = np.array(loc), np.array(rot), np.array(scale)
     channels = {("location", i): loc[:, i] for i in range(3)}
     channels.update({("rotation_quaternion", i): rot[:, i] for i in range(4)})

@@ -7,6 +7,8 @@ from bpy.props import StringProperty
 from bpy.types import Operator
 from bpy_extras.io_utils import ImportHelper
 
+from .operator_errors import reports_errors
+
 
 class SPECTRALSPLATS_OT_bake(Operator, ImportHelper):
     """Bake a tracking result (result.npz) into keyframes on the active splat object's rig
@@ -26,16 +28,12 @@ class SPECTRALSPLATS_OT_bake(Operator, ImportHelper):
 
         return poll_splat_object(cls, context)
 
+    @reports_errors
     def execute(self, context):
-        from ..engine.result import ResultError, TrackResult
-        from .bake import BakeError, bake_result
+        from ..engine.result import TrackResult
+        from .bake import bake_result
 
-        obj = context.active_object
-        try:
-            report = bake_result(obj, TrackResult.load(self.filepath))
-        except (ResultError, BakeError) as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+        report = bake_result(context.active_object, TrackResult.load(self.filepath))
         self.report({"INFO"}, f"Baked {report.frames} frames into {report.fcurves} channels "
                               f"of {report.target!r}")
         return {"FINISHED"}

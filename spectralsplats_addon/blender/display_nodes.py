@@ -68,7 +68,7 @@ def ensure_node_group():
     group = bpy.data.node_groups.new(NODE_GROUP_NAME, "GeometryNodeTree")
     iface = group.interface
     iface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
-    ellipsoids = iface.new_socket("Ellipsoids", in_out="INPUT", socket_type="NodeSocketBool")
+    iface.new_socket("Ellipsoids", in_out="INPUT", socket_type="NodeSocketBool")
     size = iface.new_socket("Size", in_out="INPUT", socket_type="NodeSocketFloat")
     size.default_value, size.min_value = 2.0, 0.0
     iface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
@@ -83,7 +83,8 @@ def ensure_node_group():
     exps = [_math(nodes, links, "EXPONENT", split.outputs[i]) for i in range(3)]
 
     # Points: radius = size * exp(max log scale).
-    largest = _math(nodes, links, "MAXIMUM", _math(nodes, links, "MAXIMUM", exps[0], exps[1]), exps[2])
+    largest = _math(nodes, links, "MAXIMUM",
+                    _math(nodes, links, "MAXIMUM", exps[0], exps[1]), exps[2])
     radius = _math(nodes, links, "MULTIPLY", largest, g_in.outputs["Size"])
     to_points = nodes.new("GeometryNodeMeshToPoints")
     links.new(g_in.outputs["Geometry"], to_points.inputs["Mesh"])
@@ -95,7 +96,8 @@ def ensure_node_group():
     sphere.inputs["Subdivisions"].default_value = 1
     scale_vec = nodes.new("ShaderNodeCombineXYZ")
     for i in range(3):
-        links.new(_math(nodes, links, "MULTIPLY", exps[i], g_in.outputs["Size"]), scale_vec.inputs[i])
+        links.new(_math(nodes, links, "MULTIPLY", exps[i], g_in.outputs["Size"]),
+                  scale_vec.inputs[i])
     rotation = _named(nodes, "rotation", "QUATERNION")
     instance = nodes.new("GeometryNodeInstanceOnPoints")
     links.new(g_in.outputs["Geometry"], instance.inputs["Points"])

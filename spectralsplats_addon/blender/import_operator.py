@@ -10,6 +10,7 @@ from bpy.types import FileHandler, Operator, OperatorFileListElement
 from bpy_extras.io_utils import ImportHelper, orientation_helper
 
 from .display_nodes import DEFAULT_DISPLAY, DISPLAY_MODES
+from .operator_errors import reports_errors
 
 
 @orientation_helper(axis_forward="Y", axis_up="Z")
@@ -38,6 +39,7 @@ class SPECTRALSPLATS_OT_import_ply(Operator, ImportHelper):
             return [os.path.join(self.directory, f.name) for f in self.files if f.name]
         return [self.filepath]
 
+    @reports_errors
     def execute(self, context):
         from ..engine.errors import SpectralSplatsError
         from .importer import import_splats
@@ -60,7 +62,8 @@ class SPECTRALSPLATS_OT_import_ply(Operator, ImportHelper):
             obj.select_set(False)
         for result in imported:
             result.obj.select_set(True)
-            message = f"Imported {result.count:,} splats into {result.obj.name!r} in {result.seconds:.2f} s"
+            message = (f"Imported {result.count:,} splats into {result.obj.name!r} in "
+                       f"{result.seconds:.2f} s")
             if result.dropped:
                 message += f" ({result.dropped:,} invalid splats dropped)"
             self.report({"INFO"}, message)
@@ -87,7 +90,8 @@ class SPECTRALSPLATS_FH_import_ply(FileHandler):
 
 
 def menu_func_import(self, context):
-    self.layout.operator(SPECTRALSPLATS_OT_import_ply.bl_idname, text="Gaussian Splat (.ply, .splat)")
+    self.layout.operator(SPECTRALSPLATS_OT_import_ply.bl_idname,
+                         text="Gaussian Splat (.ply, .splat)")
 
 
 classes = (SPECTRALSPLATS_OT_import_ply, SPECTRALSPLATS_FH_import_ply)

@@ -36,7 +36,8 @@ def _enum_values(prop: str, names) -> np.ndarray:
     return np.array([items[n].value for n in names], dtype=np.int32)
 
 
-def write_keys(fc, frames: np.ndarray, values: np.ndarray, *, interpolation: str = "LINEAR") -> None:
+def write_keys(fc, frames: np.ndarray, values: np.ndarray, *,
+               interpolation: str = "LINEAR") -> None:
     """Replaces fc's keys with frame in [frames.min(), frames.max()] by (frames, values) [F].
 
     Keys outside that range keep every property. New keys are LINEAR and GENERATED.

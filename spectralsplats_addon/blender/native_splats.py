@@ -20,6 +20,7 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
+from ..engine.errors import TrackInputError
 from ..engine.splats import Splats
 from .compat import set_modifier_input
 
@@ -31,8 +32,8 @@ NATIVE_GROUP_PREFIX = "SpectralSplats Native Splats"
 def _read(attributes, name: str, prop: str, width: int) -> np.ndarray:
     attr = attributes.get(name)
     if attr is None:
-        raise ValueError(f"the splat cloud has no {name!r} attribute: import the file again "
-                         "with File > Import > PLY or SPZ")
+        raise TrackInputError(f"the splat cloud has no {name!r} attribute: import the file "
+                              "again with File > Import > PLY or SPZ")
     out = np.empty(len(attr.data) * width, dtype=np.float32)
     attr.data.foreach_get(prop, out)
     return out.reshape(-1, width)
@@ -46,8 +47,8 @@ def splats_from_cloud(cloud) -> Splats:
                   key=lambda name: int(name.rsplit("_", 1)[1]))
     degree = int(round(np.sqrt(len(rest) + 1))) - 1
     if (degree + 1) ** 2 != len(rest) + 1:
-        raise ValueError(f"the splat cloud has {len(rest)} radiance:sh_* attributes, not "
-                         "(degree + 1)^2 - 1 for an SH degree 0 to 3")
+        raise TrackInputError(f"the splat cloud has {len(rest)} radiance:sh_* attributes, "
+                              "not (degree + 1)^2 - 1 for an SH degree 0 to 3")
     sh = np.stack([base[:, :3]] + [_read(attributes, n, "vector", 3) for n in rest], axis=1)
     alpha = np.clip(base[:, 3].astype(np.float64), 1e-7, 1 - 1e-7)
     quats = _read(attributes, "rotation", "value", 4)
@@ -99,7 +100,8 @@ def write_base_attribute(mesh) -> None:
 
 def write_rig_attributes(mesh, indices: np.ndarray, weights: np.ndarray) -> None:
     """The rig's indices / weights [N, K] as point attributes rig_index_j / rig_weight_j."""
-    for name in [a.name for a in mesh.attributes if a.name.startswith(("rig_index_", "rig_weight_"))]:
+    for name in [a.name for a in mesh.attributes
+                 if a.name.startswith(("rig_index_", "rig_weight_"))]:
         mesh.attributes.remove(mesh.attributes[name])
     for j in range(indices.shape[1]):
         mesh.attributes.new(RIG_INDEX.format(j), "INT", "POINT").data.foreach_set(
@@ -215,7 +217,8 @@ def _rigged_rotation(g: _Graph, g_in, rest, neighbours: int):
         g.links.new(g.named("bone_rotation", "QUATERNION"), sample.inputs["Value"])
         g.links.new(g.named(RIG_INDEX.format(j), "INT"), sample.inputs["Index"])
         q = g.node("FunctionNodeRotationToQuaternion", Rotation=sample.outputs[0])
-        sign = g.math("SUBTRACT", 1.0, g.math("MULTIPLY", 2.0, g.math("LESS_THAN", q.outputs["W"], 0.0)))
+        negative = g.math("LESS_THAN", q.outputs["W"], 0.0)
+        sign = g.math("SUBTRACT", 1.0, g.math("MULTIPLY", 2.0, negative))
         scale = g.math("MULTIPLY", sign, g.named(RIG_WEIGHT.format(j), "FLOAT"))
         for c, key in enumerate("WXYZ"):
             term = g.math("MULTIPLY", scale, q.outputs[key])

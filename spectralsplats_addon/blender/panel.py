@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import bpy
 from bpy.types import Operator, Panel
 
 from . import track_operator
 from .compat import all_strips_name
+from .operator_errors import reports_errors
 
 
 class SPECTRALSPLATS_OT_check_inputs(Operator):
@@ -16,29 +16,26 @@ class SPECTRALSPLATS_OT_check_inputs(Operator):
     bl_idname = "spectralsplats.check_inputs"
     bl_label = "Check Tracking Inputs"
 
+    @reports_errors
     def execute(self, context):
         from ..engine.conventions import camera_from_blender
-        from ..engine.errors import SpectralSplatsError
         from .armature_rig import find_rig
         from .camera_data import blender_camera_from_object
         from .strip_source import strip_frames
         from .track_settings import resolve_inputs
 
         settings = context.scene.spectralsplats_track
-        try:
-            inputs = resolve_inputs(context, settings)
-            frames = strip_frames(inputs.strip, inputs.first, inputs.last)
-            camera = camera_from_blender(blender_camera_from_object(inputs.camera, context.scene))
-        except (ValueError, SpectralSplatsError) as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+        inputs = resolve_inputs(context, settings)
+        frames = strip_frames(inputs.strip, inputs.first, inputs.last)
+        camera = camera_from_blender(blender_camera_from_object(inputs.camera, context.scene))
         if settings.model != "rigid" and find_rig(inputs.target) is None:
             self.report({"ERROR"}, f"{inputs.target.name!r} has no rig, which the "
                                    f"{settings.model} model moves: use Rig Gaussian Splats first")
             return {"CANCELLED"}
         self.report({"INFO"}, f"Ready: {len(frames)} frames ({inputs.first}-{inputs.last}) of "
                               f"{inputs.strip.name!r} ({frames[0].kind} frames "
-                              f"{frames[0].index}-{frames[-1].index}) seen by {inputs.camera.name!r} "
+                              f"{frames[0].index}-{frames[-1].index}) seen by "
+                              f"{inputs.camera.name!r} "
                               f"at {camera.width} x {camera.height}; output in {inputs.output_dir}")
         return {"FINISHED"}
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
+from ..engine.errors import TrackInputError
 from ..engine.splats import Splats
 
 SPLAT_TAG = "spectralsplats"  # object custom property: marks a splat object
@@ -42,7 +43,8 @@ def _set_attribute(mesh, name: str, data_type: str, values: np.ndarray, prop: st
 def _get_attribute(mesh, name: str, prop: str, width: int) -> np.ndarray:
     attr = mesh.attributes.get(name)
     if attr is None:
-        raise KeyError(f"splat attribute {name!r} is missing from mesh {mesh.name!r}")
+        raise TrackInputError(f"splat attribute {name!r} is missing from mesh {mesh.name!r}: "
+                              "import the .ply again")
     out = np.empty(len(mesh.vertices) * width, dtype=np.float32)
     attr.data.foreach_get(prop, out)
     return out.reshape(len(mesh.vertices), width) if width > 1 else out
@@ -86,8 +88,8 @@ def splats_to_object(splats: Splats, name: str, collection, source_path: str = "
 def splats_from_object(obj) -> Splats:
     """The splats an object holds, object-local, as float32 numpy arrays (exact copies)."""
     if not is_splat_object(obj):
-        raise ValueError(f"object {getattr(obj, 'name', obj)!r} is not a Gaussian splat object: "
-                         "import a .ply with File > Import > Gaussian Splat first")
+        raise TrackInputError(f"object {getattr(obj, 'name', obj)!r} is not a Gaussian splat "
+                              "object: import a .ply with File > Import > Gaussian Splat first")
     mesh = obj.data
     n = len(mesh.vertices)
     means = np.empty(n * 3, dtype=np.float32)

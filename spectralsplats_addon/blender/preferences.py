@@ -18,6 +18,7 @@ from bpy.props import StringProperty
 from bpy.types import AddonPreferences, Operator
 
 from ..engine import environment
+from .operator_errors import reports_errors
 
 ADDON_ID = __package__.rpartition(".")[0]  # the extension's module, however it is installed
 ENV_FOLDER = "tracker-env"
@@ -28,8 +29,8 @@ def env_dir(create: bool = False) -> str:
     try:
         return bpy.utils.extension_path_user(ADDON_ID, path=ENV_FOLDER, create=create)
     except ValueError:  # registered as a plain add-on, not an extension
-        return os.path.join(bpy.utils.user_resource("SCRIPTS", path="spectralsplats", create=create),
-                            ENV_FOLDER)
+        scripts = bpy.utils.user_resource("SCRIPTS", path="spectralsplats", create=create)
+        return os.path.join(scripts, ENV_FOLDER)
 
 
 def preferences(context):
@@ -75,13 +76,9 @@ class SPECTRALSPLATS_OT_check_environment(Operator):
     bl_idname = "spectralsplats.check_environment"
     bl_label = "Check Tracker Environment"
 
+    @reports_errors
     def execute(self, context):
-        python = tracker_python(context)
-        try:
-            info = environment.check_interpreter(python)
-        except RuntimeError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+        info = environment.check_interpreter(tracker_python(context))
         line = environment.summary(info)
         prefs = preferences(context)
         if prefs is not None:
@@ -101,6 +98,7 @@ class SPECTRALSPLATS_OT_setup_environment(Operator):
     _process = None
     _timer = None
 
+    @reports_errors
     def execute(self, context):
         if not bpy.app.online_access:
             self.report({"ERROR"}, "Online access is off: allow it in Preferences > System > "
@@ -137,7 +135,8 @@ class SPECTRALSPLATS_OT_setup_environment(Operator):
         if self._steps:
             self._next(context)
             return {"RUNNING_MODAL"}
-        return self._finish(context, f"Tracker environment ready in {env_dir()}", {"INFO"}, {"FINISHED"})
+        return self._finish(context, f"Tracker environment ready in {env_dir()}", {"INFO"},
+                            {"FINISHED"})
 
     def _finish(self, context, message, level, result):
         context.window_manager.event_timer_remove(self._timer)

@@ -6,6 +6,8 @@ import bpy
 from bpy.props import IntProperty
 from bpy.types import Operator
 
+from .operator_errors import reports_errors
+
 
 class SPECTRALSPLATS_OT_rig(Operator):
     """Rig the active splat object with sparse control points: one bone per control point,
@@ -33,7 +35,9 @@ class SPECTRALSPLATS_OT_rig(Operator):
             return context.mode == "OBJECT"
         return poll_splat_object(cls, context)
 
+    @reports_errors
     def execute(self, context):
+        from ..engine.errors import SpectralSplatsError
         from ..engine.rig import build_rig
         from .armature_rig import build_armature
         from .compat import is_native_splat_cloud
@@ -46,7 +50,7 @@ class SPECTRALSPLATS_OT_rig(Operator):
                 obj = adopt_cloud(obj, context)
             rig = build_rig(splats_from_object(obj).means, self.control_points, self.neighbours,
                             seed=self.seed)
-        except ValueError as error:
+        except SpectralSplatsError as error:
             self.report({"ERROR"}, f"{obj.name}: {error}")
             return {"CANCELLED"}
         arm_obj = build_armature(obj, rig)

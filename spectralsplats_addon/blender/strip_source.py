@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 import bpy
 
+from ..engine.errors import SpectralSplatsError
 from .compat import all_strips_name
 
 
-class StripError(ValueError):
+class StripError(SpectralSplatsError, ValueError):
     """A strip that cannot serve as the tracking target."""
 
 

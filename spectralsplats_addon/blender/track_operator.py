@@ -22,20 +22,13 @@ import bpy
 from bpy.props import BoolProperty, FloatProperty, StringProperty
 from bpy.types import Operator
 
+from ..engine.progress import format_seconds
+from ..engine.vocabulary import EventKind, ExitCode
+from .operator_errors import report_bug, reports_errors
+
 RUNNING, FINISHED, CANCELLED, FAILED = "RUNNING", "FINISHED", "CANCELLED", "FAILED"
-EXIT_COMPLETE, EXIT_CANCELLED = 0, 4  # the worker's exit codes (docs/job-format.md)
 TIMER_SECONDS = 0.15
 ECHO_SECONDS = 1.0  # background mode prints a progress line at most this often
-
-
-def format_seconds(seconds: float) -> str:
-    """12 s, 3 min 05 s, 1 h 02 min."""
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 class TrackSession:
@@ -81,33 +74,33 @@ class TrackSession:
         """Updates the state from one worker event (docs/job-format.md)."""
         kind = event.get("event")
         self.counts[kind] += 1
-        if kind == "started":
+        if kind == EventKind.STARTED:
             resumed = int(event.get("resumed_frames", 0))
             self.status = f"Tracking {self.frame_count} frames on {event.get('device', '?')}" + \
                 (f" (resuming after {resumed})" if resumed else "")
             self.echo(self.status)
-        elif kind == "frame_started":
+        elif kind == EventKind.FRAME_STARTED:
             self.status = f"Frame {event['frame']} ({event['index'] + 1}/{event['count']})"
-        elif kind == "progress":
+        elif kind == EventKind.PROGRESS:
             self.fraction = min(max(float(event.get("fraction", self.fraction)), 0.0), 1.0)
             eta = event.get("eta_seconds")
             self.status = (f"Frame {event['frame']} ({event['index'] + 1}/{event['count']}), "
                            f"iteration {event['iteration']}/{event['iterations']} "
                            f"({event.get('phase', '')}), {self.fraction:.0%}"
-                           + (f", ETA {format_seconds(eta)}" if eta is not None else ""))
+                           + ("" if eta is None else f", ETA {format_seconds(eta, clock=False)}"))
             self.echo(self.status, force=False)
-        elif kind == "frame_finished":
+        elif kind == EventKind.FRAME_FINISHED:
             self.frames_done = int(event["index"]) + 1
             psnr = event.get("psnr")  # null for NaN or infinity (JSON has neither)
             self.psnr[int(event["frame"])] = float("nan") if psnr is None else float(psnr)
             self.echo(f"frame {event['frame']} done ({self.frames_done}/{event['count']}), "
                       f"PSNR {self.psnr[int(event['frame'])]:.2f} dB")
-        elif kind == "finished":
+        elif kind == EventKind.FINISHED:
             self.finished = event
             self.frames_done = int(event.get("frames_done", self.frames_done))
-        elif kind == "error":
+        elif kind == EventKind.ERROR:
             self.error = event
-        elif kind == "output":
+        elif kind == EventKind.OUTPUT:
             self.echo(f"worker: {event.get('text', '')}")
 
     def update(self, context) -> str:
@@ -153,12 +146,12 @@ class TrackSession:
 
     def _end(self, context) -> str:
         code = self.worker.returncode
-        if code == EXIT_CANCELLED:
+        if code == ExitCode.STOPPED:
             return self._close(context, CANCELLED, "WARNING",
                                f"The tracker was stopped after {self.frames_done} of "
                                f"{self.frame_count} frames; nothing was baked. The partial "
                                f"result is in {self.scene_job.folder}")
-        if code != EXIT_COMPLETE or self.finished is None or not self.finished.get("complete"):
+        if code != ExitCode.COMPLETE or self.finished is None or not self.finished.get("complete"):
             return self._close(context, FAILED, "ERROR", self._failure_text())
         return self._bake(context)
 
@@ -274,16 +267,12 @@ class SPECTRALSPLATS_OT_track(Operator):
             return False
         return context.scene is not None and context.mode == "OBJECT"
 
+    @reports_errors
     def execute(self, context):
-        from ..engine.errors import SpectralSplatsError
-
         background = bpy.app.background or context.window is None
         try:
             session = start_session(context, report=self.report,
                                     echo=_print if background else None)
-        except (ValueError, SpectralSplatsError) as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
         except OSError as error:
             self.report({"ERROR"}, f"could not write the tracking job ({error}): choose another "
                                    "Output folder in the Track panel")
@@ -305,9 +294,11 @@ class SPECTRALSPLATS_OT_track(Operator):
             return {"PASS_THROUGH"}
         try:
             state = session.update(context)
-        except BaseException:
+        except BaseException as error:
             session.cancel(context)  # never leave a worker running or the panel busy
             context.window_manager.event_timer_remove(self._timer)
+            if isinstance(error, Exception):
+                return report_bug(self, error)
             raise
         if state == RUNNING:
             return {"PASS_THROUGH"}

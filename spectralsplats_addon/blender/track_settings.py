@@ -10,17 +10,20 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, StringProperty
 from bpy.types import PropertyGroup
 
+from ..engine.errors import TrackInputError
+from ..engine.vocabulary import DEVICE_TEXT, LOSS_TEXT, MODEL_TEXT, PRESET_TEXT
 from .point_object import is_splat_object
 
-MODELS = (("direct", "Direct", "Per-frame control-point motion (the paper's direct morph field)"),
-          ("mlp", "MLP", "A neural motion field over control points and time, fitted jointly"),
-          ("rigid", "Rigid", "One rigid transform per frame, keyed on the object"))
-LOSSES = (("spectral", "Spectral", "Spectral moments, low to high frequency, then pixels: "
-                                   "finds the target even without overlap"),
-          ("pixel", "Pixel", "Pixel loss only (L1 + D-SSIM): needs a good start"))
-PRESETS = (("robust", "Robust", "More iterations per frame"), ("fast", "Fast", "Fewer iterations"))
-DEVICES = (("auto", "Auto", "CUDA if present, else Apple MPS, else the CPU"),
-           ("cpu", "CPU", ""), ("cuda", "CUDA", ""), ("mps", "MPS", ""))
+
+def enum_items(text: dict[str, tuple[str, str]]) -> tuple[tuple[str, str, str], ...]:
+    """EnumProperty items (name, label, description) of one vocabulary, in its order."""
+    return tuple((name, label, description) for name, (label, description) in text.items())
+
+
+MODELS = enum_items(MODEL_TEXT)
+LOSSES = enum_items(LOSS_TEXT)
+PRESETS = enum_items(PRESET_TEXT)
+DEVICES = enum_items(DEVICE_TEXT)
 
 
 def _is_splat(self, obj):
@@ -36,7 +39,8 @@ class SpectralSplatsTrackSettings(PropertyGroup):
                             description="The splat object to track (default: the active one)")
     strip: StringProperty(name="Strip", description="The movie or image strip to track against")
     camera: PointerProperty(name="Camera", type=bpy.types.Object, poll=_is_camera,
-                            description="The camera that filmed the strip (default: the scene camera)")
+                            description="The camera that filmed the strip (default: the scene "
+                                        "camera)")
     use_strip_range: BoolProperty(name="Strip's Range", default=True,
                                   description="Track every frame the strip shows")
     frame_start: IntProperty(name="Start", default=1)
@@ -76,18 +80,19 @@ def output_folder(settings) -> str:
 
 
 def resolve_inputs(context, settings) -> TrackInputs:
-    """What the settings name, with the defaults filled in; raises ValueError with advice."""
+    """What the settings name, with the defaults filled in; raises TrackInputError or
+    StripError with advice."""
     from .strip_source import StripError, find_strip, strip_range
 
     scene = context.scene
     target = settings.target or context.active_object
     if not is_splat_object(target):
-        raise ValueError("no splat object to track: import a .ply (File > Import > Gaussian "
-                         "Splat) and select it, or pick it in the Track panel")
+        raise TrackInputError("no splat object to track: import a .ply (File > Import > "
+                              "Gaussian Splat) and select it, or pick it in the Track panel")
     camera = settings.camera or scene.camera
     if camera is None:
-        raise ValueError("the scene has no camera: add one (Add > Camera), set it as the scene "
-                         "camera, or pick one in the Track panel")
+        raise TrackInputError("the scene has no camera: add one (Add > Camera), set it as the "
+                              "scene camera, or pick one in the Track panel")
     editor = scene.sequence_editor
     strip = find_strip(editor, settings.strip)
     if strip is None:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ..engine.errors import WorkerError
 from ..engine.atomic import open_new
+from ..engine.vocabulary import EventKind
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the folder holding blender/ and engine/
 LOG_FILE = "worker.log"
@@ -116,7 +117,7 @@ class WorkerProcess:
             except json.JSONDecodeError:
                 event = None
             if not isinstance(event, dict) or "event" not in event:
-                event = {"event": "output", "text": line}
+                event = {"event": EventKind.OUTPUT, "text": line}
             self._events.put(event)
         self.process.stdout.close()
 

@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from ..engine.vocabulary import CONTROL_POINT_MODELS, LOSSES
+
 HELP = "shift-radius experiment: pixel vs spectral tracking of known-motion clips"
 SECTION_BEGIN = "<!-- shift-sequence:begin -->"
 SECTION_END = "<!-- shift-sequence:end -->"
@@ -59,10 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--donut-splats", type=int, default=DONUT_DEFAULT_SPLATS,
                         help="the donut's proxy: its N splats covering the most image "
                              f"(default {DONUT_DEFAULT_SPLATS}; 0: all)")
-    parser.add_argument("--models", nargs="+", default=["direct", "mlp"],
-                        choices=["direct", "mlp"])
-    parser.add_argument("--losses", nargs="+", default=["spectral", "pixel"],
-                        choices=["spectral", "pixel"])
+    parser.add_argument("--models", nargs="+", default=list(CONTROL_POINT_MODELS),
+                        choices=CONTROL_POINT_MODELS)
+    parser.add_argument("--losses", nargs="+", default=list(LOSSES), choices=LOSSES)
     parser.add_argument("--preset", default="fast", help="tracking preset (default fast)")
     parser.add_argument("--iterations", type=int, default=None,
                         help="steps per frame (default: the preset's)")
@@ -206,10 +207,11 @@ def merge_reports(reports: list[dict]) -> dict:
     """One report from several (assets run in separate processes): their records and
     commands; minutes summed; the wall time from the earliest start to the latest end where
     the reports hold them, else the sum."""
+    from ..engine.errors import ConfigError
     from ..lab.shift_eval import summarise
 
     if not reports:
-        raise ValueError("no report to merge: name one or more JSON files")
+        raise ConfigError("no report to merge: name one or more JSON files")
     records = [r for rep in reports for r in rep["records"]]
     minutes = sum(rep["minutes"] for rep in reports)
     timed = all("started" in rep and "finished" in rep for rep in reports)

@@ -44,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _motion(args):
+    from ..engine.errors import ConfigError
     from ..lab.examples import EXAMPLE_NAMES, known_motion
 
     common = dict(num_frames=args.frames, size=args.size,
@@ -52,8 +53,8 @@ def _motion(args):
         return known_motion(args.asset, **common)
     path = Path(args.asset)
     if path.suffix.lower() != ".ply":
-        raise ValueError(f"--asset {args.asset!r} is neither an example "
-                         f"({', '.join(EXAMPLE_NAMES)}) nor a .ply file")
+        raise ConfigError(f"--asset {args.asset!r} is neither an example "
+                          f"({', '.join(EXAMPLE_NAMES)}) nor a .ply file")
     return known_motion("donut", path=path, **common)
 
 

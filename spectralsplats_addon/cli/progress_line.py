@@ -17,17 +17,10 @@ import sys
 import time
 from typing import TextIO
 
+from ..engine.progress import format_seconds
+from ..engine.vocabulary import EventKind
+
 BAR_WIDTH = 20
-
-
-def format_seconds(seconds) -> str:
-    """0:04, 12:30, 1:02:03; "?" when unknown."""
-    if seconds is None or seconds != seconds or seconds < 0:
-        return "?"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def progress_text(event: dict) -> str:
@@ -46,24 +39,24 @@ def progress_text(event: dict) -> str:
 def event_text(event: dict) -> str | None:
     """The line for any other event; None for those that print nothing of their own."""
     kind = event.get("event")
-    if kind == "started":
+    if kind == EventKind.STARTED:
         resumed = event.get("resumed_frames", 0)
         again = f", resuming after {resumed} finished frame{'s' if resumed != 1 else ''}" \
             if resumed else ""
         return (f"tracking {event['frames']} frames: model {event['model']}, loss "
                 f"{event['loss']}, device {event['device']}{again}")
-    if kind == "frame_finished":
+    if kind == EventKind.FRAME_FINISHED:
         psnr = event.get("psnr")
         psnr_text = "" if psnr is None else f", PSNR {psnr:.2f} dB"
         loss = event.get("loss")
         loss_text = "" if loss is None else f"loss {loss:.4g}"
         return f"frame {event['frame']} ({event['index'] + 1}/{event['count']}): {loss_text}" \
                f"{psnr_text}"
-    if kind == "finished":
+    if kind == EventKind.FINISHED:
         state = "complete" if event.get("complete") else "stopped, partial result"
         return (f"{state}: {event['frames_done']} frames in "
                 f"{format_seconds(event.get('seconds'))} -> {event['result']}")
-    if kind == "error":
+    if kind == EventKind.ERROR:
         return f"error ({event.get('kind', 'Error')}): {event.get('message', '')}"
     return None
 
@@ -79,7 +72,7 @@ class ProgressLine:
         self._logged_at = -1e9
 
     def __call__(self, event: dict) -> None:
-        if event.get("event") == "progress":
+        if event.get("event") == EventKind.PROGRESS:
             self._progress(progress_text(event))
             return
         text = event_text(event)

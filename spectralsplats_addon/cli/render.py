@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..engine.errors import SpectralSplatsError
+
 HELP = "render a tracked result (asset + result.npz) to an mp4 or PNGs, beside the footage"
 DEFAULT_FPS = 24.0
 
@@ -43,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="frame rate of a movie (default: the footage's, else 24)")
 
 
-class RenderCommandError(ValueError):
+class RenderCommandError(SpectralSplatsError, ValueError):
     """A result that does not fit the job it is rendered with."""
 
 
@@ -63,29 +65,12 @@ def check_result(result, loaded) -> None:
                                  "first frame finished); track again")
 
 
-def posed_splats(splats, rig, rotations, translations):
-    """The splats (torch) skinned by one frame: rotations [P, 4], translations [P, 3]."""
-    import torch
-
-    from ..engine.deform.skinning import skin_positions, skin_quaternions
-    from ..engine.splats import Splats
-
-    cp = torch.as_tensor(rig.control_points, dtype=splats.means.dtype)
-    indices = torch.as_tensor(rig.indices, dtype=torch.long)
-    weights = torch.as_tensor(rig.weights, dtype=splats.means.dtype)
-    rot = torch.as_tensor(rotations, dtype=splats.means.dtype)[None]
-    trans = torch.as_tensor(translations, dtype=splats.means.dtype)[None]
-    means = skin_positions(splats.means, cp, rot, trans, indices, weights)[0]
-    quats = skin_quaternions(splats.quats, rot, indices, weights)[0]
-    return Splats(means, quats, splats.log_scales, splats.opacity_logits, splats.sh,
-                  splats.normals)
-
-
 def render_frames(loaded, result, size: tuple[int, int], footage, side_by_side: bool):
     """Yields (scene frame, image [H, W(x2), 3], PSNR of the render against the footage)."""
     import torch
 
     from ..engine.conventions import Camera
+    from ..engine.deform.skinning import pose_splats
     from ..engine.loss.metrics import psnr
     from ..engine.render.api import render
     from ..engine.worker.run_job import job_cameras
@@ -99,8 +84,8 @@ def render_frames(loaded, result, size: tuple[int, int], footage, side_by_side: 
         moved = Camera(camera.viewmat @ result.object_matrices[i].astype(np.float64),
                        camera.K, camera.width, camera.height, camera.near, camera.far)
         with torch.no_grad():
-            out = render(posed_splats(splats, loaded.rig, result.rotations[i],
-                                      result.translations[i]), moved,
+            out = render(pose_splats(splats, loaded.rig, result.rotations[i],
+                                     result.translations[i]), moved,
                          background=list(backgrounds[scene_frame]))
         rendered = out.rgb.numpy()
         target = footage(scene_frame)[0]
@@ -142,7 +127,6 @@ def check_options(args) -> None:
 
 
 def run(args) -> int:
-    from ..engine.errors import SpectralSplatsError
     from ..engine.job import load_job
     from ..engine.result import ResultError, TrackResult
     from ..engine.worker.run_job import JobFootage

@@ -25,11 +25,11 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..engine.errors import SpectralSplatsError
+from ..engine.vocabulary import DEVICES, LOSSES, MODELS, PRESETS, EventKind
+
 HELP = "track an asset (.ply) against a video or image sequence; writes a result folder"
 
-MODELS = ("rigid", "direct", "mlp")
-LOSSES = ("spectral", "pixel")
-DEVICES = ("auto", "cpu", "cuda", "mps")
 DEFAULT_OUT = Path("spectralsplats_out")
 FRAME_RANGE = re.compile(r"^(-?\d+)(?:\s*-\s*(-?\d+))?$")
 
@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--loss", choices=LOSSES, default="spectral",
                         help="spectral moments then spatial refinement, or pixel only "
                              "(default spectral)")
-    parser.add_argument("--preset", choices=("robust", "fast"), default="robust",
+    parser.add_argument("--preset", choices=PRESETS, default="robust",
                         help="tracking settings preset (default robust)")
     parser.add_argument("--device", choices=DEVICES, default="auto",
                         help="auto: cuda if present, else mps, else cpu (default auto)")
@@ -80,7 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 CLI_HINT = "Pass --drop-invalid to track the asset without them"
 
 
-class UsageError(ValueError):
+class UsageError(SpectralSplatsError, ValueError):
     """A command-line value that cannot be used (the message names the option)."""
 
 
@@ -296,10 +296,10 @@ def run(args) -> int:
 
         result = run_job(folder, callback=line, cancel=token, resume=same)
     except (JobError, DeviceError, ConfigError) as error:
-        line({"event": "error", "kind": type(error).__name__, "message": str(error)})
+        line({"event": EventKind.ERROR, "kind": type(error).__name__, "message": str(error)})
         return EXIT_INVALID
     except Exception as error:
-        line({"event": "error", "kind": type(error).__name__, "message": str(error)})
+        line({"event": EventKind.ERROR, "kind": type(error).__name__, "message": str(error)})
         return EXIT_FAILED
     finally:
         restore_handlers(previous)

@@ -105,7 +105,8 @@ class Camera:
         if not (np.isfinite(self.viewmat).all() and np.isfinite(self.K).all()):
             raise CameraError("Camera viewmat or K holds NaN or Inf")
         if int(self.width) <= 0 or int(self.height) <= 0:
-            raise CameraError(f"Camera image size must be positive, got {self.width} x {self.height}")
+            raise CameraError(f"Camera image size must be positive, got {self.width} x "
+                              f"{self.height}")
         self.width, self.height = int(self.width), int(self.height)
 
     def resized(self, width: int, height: int) -> "Camera":
@@ -134,7 +135,8 @@ def render_size(cam: BlenderCamera) -> tuple[int, int]:
 def fitted_sensor(cam: BlenderCamera, width: int, height: int) -> tuple[str, float]:
     """The fit Blender uses ('HORIZONTAL' or 'VERTICAL') and the sensor size (mm) along it."""
     if cam.sensor_fit == "AUTO":
-        fit = "HORIZONTAL" if cam.pixel_aspect_x * width >= cam.pixel_aspect_y * height else "VERTICAL"
+        wide = cam.pixel_aspect_x * width >= cam.pixel_aspect_y * height
+        fit = "HORIZONTAL" if wide else "VERTICAL"
         return fit, cam.sensor_width
     if cam.sensor_fit == "HORIZONTAL":
         return "HORIZONTAL", cam.sensor_width
@@ -152,7 +154,8 @@ def intrinsics_from_blender(cam: BlenderCamera) -> tuple[np.ndarray, int, int]:
         raise CameraError("pixel aspect must be positive")
     width, height = render_size(cam)
     if width <= 0 or height <= 0:
-        raise CameraError(f"render size {width} x {height} is empty: check resolution and percentage")
+        raise CameraError(f"render size {width} x {height} is empty: check resolution and "
+                          "percentage")
     fit, sensor = fitted_sensor(cam, width, height)
     ycor = cam.pixel_aspect_y / cam.pixel_aspect_x
     viewfac = width if fit == "HORIZONTAL" else ycor * height

@@ -2,8 +2,8 @@
 
     python -m spectralsplats_addon.engine.environment
 
-The Blender layer runs this file as a script (``check_interpreter``) with the interpreter named in the
-preferences, so Blender learns about torch, CUDA and gsplat without importing any of them.
+The Blender layer runs this file as a script (``check_interpreter``) with the interpreter named
+in the preferences, so Blender learns about torch, CUDA and gsplat without importing any of them.
 gsplat is looked up, not imported (importing it can start a CUDA build).
 """
 
@@ -82,15 +82,18 @@ def summary(info: dict) -> str:
 
 
 def check_interpreter(python: str, timeout: float = 120.0) -> dict:
-    """Runs describe() in another interpreter; raises RuntimeError with its output if it fails."""
+    """Runs describe() in another interpreter; raises WorkerError with its output if it fails."""
+    from .errors import WorkerError  # here, not at the top: this file also runs as a script
+
     try:  # this file is stdlib-only at the top: it runs as a plain script in any Python
         done = subprocess.run([python, __file__], capture_output=True, text=True, timeout=timeout)
     except (OSError, subprocess.TimeoutExpired) as error:
-        raise RuntimeError(f"could not run the tracker interpreter {python!r}: {error}; set it in "
-                           "the extension's preferences") from error
+        raise WorkerError(f"could not run the tracker interpreter {python!r}: {error}; set it in "
+                          "the extension's preferences") from error
     if done.returncode != 0:
-        raise RuntimeError(f"the tracker interpreter {python!r} failed: "
-                           f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
+        stderr = done.stderr.strip()
+        raise WorkerError(f"the tracker interpreter {python!r} failed: "
+                          f"{stderr.splitlines()[-1] if stderr else done.returncode}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -21,6 +21,26 @@ class SplatFileError(SpectralSplatsError, ValueError):
         super().__init__(f"{self.path}: {problem}. {fix}")
 
 
+class ShapeError(SpectralSplatsError, ValueError):
+    """An array or tensor of the wrong shape. ``name`` names it, ``actual`` is its shape and
+    ``expected`` the shape it needs, in words where a dimension is free ("[N=30, K]")."""
+
+    def __init__(self, name: str, actual, expected, message: str | None = None):
+        self.name = name
+        self.actual = tuple(actual)
+        self.expected = str(expected)
+        super().__init__(message or f"{name} has shape {self.actual}, expected {self.expected}")
+
+
+class RigError(SpectralSplatsError, ValueError):
+    """A rig that cannot be built or used: no splat centres, non-finite centres, or a control
+    point or neighbour count out of range."""
+
+
+class ResultError(SpectralSplatsError, ValueError):
+    """A result file that cannot be read or is inconsistent."""
+
+
 class CameraError(SpectralSplatsError, ValueError):
     """Camera data that cannot describe a pinhole camera."""
 

@@ -21,6 +21,24 @@ from typing import Callable
 ProgressCallback = Callable[[dict], None]
 
 
+def format_seconds(seconds, clock: bool = True) -> str:
+    """A duration for people. clock: 0:04, 12:30, 1:02:03, and "?" when unknown (None, NaN
+    or negative); words (clock=False): 12 s, 3 min 05 s, 1 h 02 min."""
+    if not clock:
+        seconds = max(0, int(round(seconds)))
+        if seconds < 60:
+            return f"{seconds} s"
+        if seconds < 3600:
+            return f"{seconds // 60} min {seconds % 60:02d} s"
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "?"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 class CancelToken:
     """A flag a tracker polls between steps; thread-safe.
 

@@ -26,14 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_file
+from .errors import ResultError
 from .npz_limits import npz_size_problem
+from .vocabulary import MODELS
 
 RESULT_VERSION = 1
-MODELS = ("rigid", "direct", "mlp")
-
-
-class ResultError(ValueError):
-    """A result file that cannot be read or is inconsistent."""
 
 
 @dataclass
@@ -54,21 +51,25 @@ class TrackResult:
         self.translations = np.asarray(self.translations, dtype=np.float32)
         f = self.frames.shape[0]
         if self.frames.ndim != 1 or (f > 1 and not (np.diff(self.frames) > 0).all()):
-            raise ResultError(f"frames must be increasing scene frame numbers [F], got {self.frames}")
+            raise ResultError(f"frames must be increasing scene frame numbers [F], got "
+                              f"{self.frames}")
         if self.rotations.ndim != 3 or self.rotations.shape[0] != f or self.rotations.shape[2] != 4:
             raise ResultError(f"rotations must be [F={f}, P, 4], got {self.rotations.shape}")
         p = self.rotations.shape[1]
         if self.translations.shape != (f, p, 3):
-            raise ResultError(f"translations must be [F={f}, P={p}, 3], got {self.translations.shape}")
+            raise ResultError(f"translations must be [F={f}, P={p}, 3], got "
+                              f"{self.translations.shape}")
         if self.model not in MODELS:
             raise ResultError(f"model {self.model!r} is not one of {', '.join(MODELS)}")
         if self.object_matrices is None:
             self.object_matrices = np.broadcast_to(np.eye(4, dtype=np.float32), (f, 4, 4)).copy()
         self.object_matrices = np.asarray(self.object_matrices, dtype=np.float32)
         if self.object_matrices.shape != (f, 4, 4):
-            raise ResultError(f"object_matrices must be [F={f}, 4, 4], got {self.object_matrices.shape}")
+            raise ResultError(f"object_matrices must be [F={f}, 4, 4], got "
+                              f"{self.object_matrices.shape}")
         nan = np.full(f, np.nan, dtype=np.float32)
-        self.losses = nan.copy() if self.losses is None else np.asarray(self.losses, dtype=np.float32)
+        self.losses = (nan.copy() if self.losses is None
+                       else np.asarray(self.losses, dtype=np.float32))
         self.psnr = nan.copy() if self.psnr is None else np.asarray(self.psnr, dtype=np.float32)
         for name in ("rotations", "translations", "object_matrices"):
             if not np.isfinite(getattr(self, name)).all():
@@ -117,11 +118,12 @@ class TrackResult:
             raise ResultError(f"{path}: version must be one integer, got {version.dtype} "
                               f"{version.shape}; is it a result.npz?")
         if int(arrays["version"]) != RESULT_VERSION:
-            raise ResultError(f"{path}: result version {int(arrays['version'])}, this version reads "
-                              f"{RESULT_VERSION}; track again with this version")
+            raise ResultError(f"{path}: result version {int(arrays['version'])}, this version "
+                              f"reads {RESULT_VERSION}; track again with this version")
         try:
             return cls(frames=arrays["frames"], rotations=arrays["rotations"],
-                       translations=arrays["translations"], model=str(arrays.get("model", "direct")),
+                       translations=arrays["translations"],
+                       model=str(arrays.get("model", "direct")),
                        object_matrices=arrays.get("object_matrices"), losses=arrays.get("losses"),
                        psnr=arrays.get("psnr"), complete=bool(arrays.get("complete", True)),
                        extra={k[6:]: v for k, v in arrays.items() if k.startswith("extra_")})

@@ -9,8 +9,9 @@ where r is the control-point spacing (the mean distance from a control point to 
 neighbour). The weights are normalised in log space, so a splat far from every control point
 still gets finite weights that sum to 1.
 
-Skinning with these weights (engine/deform/skinning.py) is x' = sum_k w_k (R_k (x - p_k) + p_k + t_k),
-which is what Blender's Armature modifier does with one bone per control point, head at p_k.
+Skinning with these weights (engine/deform/skinning.py) is
+x' = sum_k w_k (R_k (x - p_k) + p_k + t_k), which is what Blender's Armature modifier does
+with one bone per control point, head at p_k.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import RigError
 from .npz_limits import npz_size_problem
 
 DEFAULT_CONTROL_POINTS = 512
@@ -49,11 +51,11 @@ class Rig:
 
     @classmethod
     def load(cls, path) -> "Rig":
-        """ValueError for a file whose arrays claim far more than its size
+        """RigError (a ValueError) for a file whose arrays claim far more than its size
         (engine/npz_limits.py)."""
         problem = npz_size_problem(path)
         if problem is not None:
-            raise ValueError(problem)
+            raise RigError(problem)
         with np.load(Path(path), allow_pickle=False) as data:
             return cls(data["control_points"], data["indices"], data["weights"],
                        float(data["radius"]))
@@ -62,7 +64,7 @@ class Rig:
 def control_point_count(num_splats: int, requested: int = DEFAULT_CONTROL_POINTS) -> int:
     """min(requested, num_splats // 8), at least 1: small assets get fewer control points."""
     if requested < 1:
-        raise ValueError(f"the number of control points must be at least 1, got {requested}")
+        raise RigError(f"the number of control points must be at least 1, got {requested}")
     return max(1, min(requested, num_splats // MIN_SPLATS_PER_CONTROL_POINT))
 
 
@@ -75,7 +77,7 @@ def farthest_point_sampling(points: np.ndarray, count: int, seed: int = 0) -> np
     points = np.asarray(points, dtype=np.float64)
     n = points.shape[0]
     if not 1 <= count <= n:
-        raise ValueError(f"cannot sample {count} of {n} points")
+        raise RigError(f"cannot sample {count} of {n} points")
     chosen = np.empty(count, dtype=np.int64)
     chosen[0] = np.random.default_rng(seed).integers(n)
     nearest = np.sum((points - points[chosen[0]]) ** 2, axis=1)
@@ -127,11 +129,11 @@ def build_rig(means: np.ndarray, num_control_points: int = DEFAULT_CONTROL_POINT
     """Control points by FPS over means [N, 3]; each splat bound to its nearest `neighbours`."""
     means = np.asarray(means)
     if means.ndim != 2 or means.shape[1] != 3 or means.shape[0] == 0:
-        raise ValueError(f"build_rig needs splat centres [N, 3] with N > 0, got {means.shape}")
+        raise RigError(f"build_rig needs splat centres [N, 3] with N > 0, got {means.shape}")
     if not np.isfinite(means).all():
-        raise ValueError("splat centres hold NaN or Inf: read the file with drop_invalid=True")
+        raise RigError("splat centres hold NaN or Inf: read the file with drop_invalid=True")
     if neighbours < 1:
-        raise ValueError(f"each splat needs at least 1 control point, got K={neighbours}")
+        raise RigError(f"each splat needs at least 1 control point, got K={neighbours}")
     count = control_point_count(means.shape[0], num_control_points)
     control_points = means[farthest_point_sampling(means, count, seed)].astype(np.float32)
     radius = control_point_spacing(control_points)

@@ -14,14 +14,17 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ShapeError
+
 SH_C0 = 0.28209479177387814  # 1 / (2 sqrt(pi)): the degree-0 SH basis constant
 
 
 def sh_degree_from_coeffs(num_coeffs: int) -> int:
-    """(d + 1)^2 coefficients -> degree d; raises ValueError for any other count."""
+    """(d + 1)^2 coefficients -> degree d; raises ShapeError for any other count."""
     d = math.isqrt(num_coeffs) - 1
     if d < 0 or (d + 1) ** 2 != num_coeffs:
-        raise ValueError(f"{num_coeffs} SH coefficients is no degree: expected 1, 4, 9 or 16")
+        raise ShapeError("Splats.sh", (num_coeffs,), "1, 4, 9 or 16 coefficients",
+                         f"{num_coeffs} SH coefficients is no degree: expected 1, 4, 9 or 16")
     return d
 
 
@@ -55,13 +58,13 @@ class Splats:
         for name, shape in expected.items():
             got = tuple(getattr(self, name).shape)
             if got != shape:
-                raise ValueError(f"Splats.{name} has shape {got}, expected {shape} for N={n}")
+                raise ShapeError(f"Splats.{name}", got, f"{shape} for N={n}")
         sh_shape = tuple(self.sh.shape)
         if len(sh_shape) != 3 or sh_shape[0] != n or sh_shape[2] != 3:
-            raise ValueError(f"Splats.sh has shape {sh_shape}, expected [N={n}, (d+1)^2, 3]")
+            raise ShapeError("Splats.sh", sh_shape, f"[N={n}, (d+1)^2, 3]")
         sh_degree_from_coeffs(sh_shape[1])
         if self.normals is not None and tuple(self.normals.shape) != (n, 3):
-            raise ValueError(f"Splats.normals has shape {tuple(self.normals.shape)}, expected ({n}, 3)")
+            raise ShapeError("Splats.normals", tuple(self.normals.shape), f"({n}, 3)")
 
     def __len__(self) -> int:
         return int(self.means.shape[0])

@@ -26,7 +26,8 @@ import numpy as np
 import torch
 
 from ..engine.deform.pose import asset_size
-from ..engine.deform.skinning import posed_splats
+from ..engine.deform.skinning import pose_splats
+from ..engine.errors import ConfigError
 from ..engine.loss.metrics import psnr
 from ..engine.render.api import render
 from ..engine.result import TrackResult
@@ -56,17 +57,17 @@ class RunScores:
 def _image(motion: KnownMotion, rotations, translations, camera) -> torch.Tensor:
     """The asset skinned by one frame's motion seen by ``camera``: rgb [H, W, 3]."""
     with torch.no_grad():
-        splats = posed_splats(motion.splats, motion.rig, rotations, translations)
+        splats = pose_splats(motion.splats, motion.rig, rotations, translations)
         return render(splats, camera, background=motion.background).rgb
 
 
 def _check(motion: KnownMotion, result: TrackResult, name: str) -> None:
     if list(result.frames) != list(motion.frames):
-        raise ValueError(f"run {name!r} tracked frames {list(result.frames)} but the motion has "
-                         f"{list(motion.frames)}: report runs of the same clip")
+        raise ConfigError(f"run {name!r} tracked frames {list(result.frames)} but the motion has "
+                          f"{list(motion.frames)}: report runs of the same clip")
     if result.rotations.shape[1] != motion.rig.num_control_points:
-        raise ValueError(f"run {name!r} has {result.rotations.shape[1]} control points, the "
-                         f"rig {motion.rig.num_control_points}: track with this rig")
+        raise ConfigError(f"run {name!r} has {result.rotations.shape[1]} control points, the "
+                          f"rig {motion.rig.num_control_points}: track with this rig")
 
 
 def control_point_error(motion: KnownMotion, result: TrackResult) -> np.ndarray:

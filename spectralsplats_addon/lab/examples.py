@@ -42,10 +42,9 @@ import numpy as np
 import torch
 
 from ..engine.conventions import BlenderCamera, Camera, camera_from_blender, look_at_matrix_world
-from ..engine.deform.pose import axis_angle_to_quat, quat_multiply
-from ..engine.deform.skinning import posed_splats
+from ..engine.deform.skinning import pose_splats
 from ..engine.errors import ConfigError, VideoError
-from ..engine.render.projection import quat_to_rotmat
+from ..engine.geometry import axis_angle_to_quat, quat_multiply, quat_to_rotmat
 from ..engine.result import TrackResult
 from ..engine.rig import Rig, build_rig, nearest_control_points
 from ..engine.splats import SH_C0, Splats
@@ -94,25 +93,25 @@ class KnownMotion:
 
     def posed(self, index: int) -> Splats:
         """The asset skinned by the true motion of sequence frame ``index`` (torch float32)."""
-        return posed_splats(self.splats, self.rig, self.rotations[index], self.translations[index])
+        return pose_splats(self.splats, self.rig, self.rotations[index], self.translations[index])
 
 
 # -- small numpy rotation helpers ---------------------------------------------------------------
 
 def _axis_quat(axis, angle) -> np.ndarray:
     """Quaternion (w x y z) [..., 4] of a rotation by ``angle`` [...] (radians) about a unit
-    axis [3] (engine/deform/pose.axis_angle_to_quat)."""
+    axis [3] (engine/geometry.axis_angle_to_quat)."""
     angle = torch.as_tensor(np.asarray(angle, dtype=np.float64))[..., None]
     return axis_angle_to_quat(angle * torch.as_tensor(axis, dtype=torch.float64)).numpy()
 
 
 def _quat_mul(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Hamilton product p * q, [..., 4] each (engine/deform/pose.quat_multiply)."""
+    """Hamilton product p * q, [..., 4] each (engine/geometry.quat_multiply)."""
     return quat_multiply(torch.as_tensor(p), torch.as_tensor(q)).numpy()
 
 
 def _rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rotate vectors v [..., 3] by unit quaternions q [..., 4] (render/projection's matrix)."""
+    """Rotate vectors v [..., 3] by unit quaternions q [..., 4] (engine/geometry.quat_to_rotmat)."""
     return (quat_to_rotmat(torch.as_tensor(q)) @ torch.as_tensor(v)[..., None])[..., 0].numpy()
 
 
@@ -291,7 +290,7 @@ def swept_points(splats: Splats, rig: Rig, rotations: np.ndarray, translations: 
                  ) -> np.ndarray:
     """Every frame's skinned splat centres, stacked [F * N, 3] (what the camera must hold)."""
     with torch.no_grad():
-        return np.concatenate([posed_splats(splats, rig, r, t).means.numpy()
+        return np.concatenate([pose_splats(splats, rig, r, t).means.numpy()
                                for r, t in zip(rotations, translations)])
 
 
@@ -353,7 +352,7 @@ def render_clip(motion: KnownMotion, camera: Camera, backend: str = "auto"
     frames = []
     with torch.no_grad():
         for index in range(motion.num_frames):
-            out = render(posed_splats(base, motion.rig, motion.rotations[index],
+            out = render(pose_splats(base, motion.rig, motion.rotations[index],
                                       motion.translations[index]),
                          camera, background=motion.background, backend=backend)
             frames.append((out.rgb, out.alpha))

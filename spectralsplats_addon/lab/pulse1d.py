@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from ..engine.config import TrackingConfig
+from ..engine.errors import ConfigError
 from ..engine.loss.schedule import alpha_at, band_weights, learning_rate_factor
 from ..engine.loss.spectral import spectral_loss, spectral_moments
 
@@ -74,9 +75,9 @@ def objective_value(name: Objective, render: torch.Tensor, target: torch.Tensor,
         return (diff.real ** 2 + diff.imag ** 2).sum()
     if name == "annealed":
         if alpha is None:
-            raise ValueError("the annealed objective needs the annealing parameter alpha")
+            raise ConfigError("the annealed objective needs the annealing parameter alpha")
         return spectral_loss(render, target, band_weights(alpha, num_bands, dtype=render.dtype))
-    raise ValueError(f"unknown objective {name!r}; choose one of {', '.join(OBJECTIVES)}")
+    raise ConfigError(f"unknown objective {name!r}; choose one of {', '.join(OBJECTIVES)}")
 
 
 @dataclass

@@ -49,9 +49,10 @@ from ..engine.loss.metrics import psnr, ssim
 from ..engine.render.api import render
 from ..engine.track.sequence import track_sequence
 from ..engine.track.step import LOSS_MODES
+from ..engine.vocabulary import CONTROL_POINT_MODELS
 from .shift_experiment import image_footprint, image_plane_shift, mask_overlap
 
-SHIFT_MODELS: tuple[str, ...] = ("direct", "mlp")
+SHIFT_MODELS: tuple[str, ...] = CONTROL_POINT_MODELS
 ASSETS: tuple[str, ...] = ("articulated", "donut")
 EvalCallback = Callable[[dict], None]
 
@@ -79,7 +80,7 @@ class ShiftRun:
     radii: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5)
     directions: int = 2
     models: tuple[str, ...] = SHIFT_MODELS
-    losses: tuple[str, ...] = ("spectral", "pixel")
+    losses: tuple[str, ...] = LOSS_MODES
     preset: str = "fast"
     iterations: int | None = None
     backend: str = "auto"

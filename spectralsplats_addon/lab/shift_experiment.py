@@ -195,9 +195,10 @@ def run_case(scene: ShiftScene, case: ShiftCase, config: TrackingConfig, loss: L
         final = render(result.pose.apply(scene.splats, scene.centre), scene.camera,
                        backend=backend).rgb
     rgb, target = target_image(final, None, False), target_image(scene.target_rgb, None, False)
+    depth_error = abs(float(scene.camera.viewmat[2, :3] @ result.pose.translation))
     return CaseResult(case.index, case.radius, case.overlap, loss, config.multiresolution,
                       float(np.linalg.norm(result.pose.translation)) / scene.size,
-                      abs(float(scene.camera.viewmat[2, :3] @ result.pose.translation)) / scene.size,
+                      depth_error / scene.size,
                       result.pose.angle_deg, psnr(rgb, target), ssim(rgb, target), seconds)
 
 

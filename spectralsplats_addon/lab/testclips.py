@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..engine.errors import ConfigError
+
 INDEX_BITS = 8
 GROUND = 64  # grey level of the ground below the code band
 MATTE_GROUND = 96  # alpha of the ground, out of 255
@@ -67,9 +69,9 @@ def index_frame(index: int, width: int = 64, height: int = 48,
                 bits: int = INDEX_BITS) -> np.ndarray:  # [H, W, 3] uint8
     """The picture of frame ``index`` (see the module docstring)."""
     if not 0 <= index < 2**bits:
-        raise ValueError(f"index {index} does not fit in {bits} bits")
+        raise ConfigError(f"index {index} does not fit in {bits} bits")
     if width < 2 * bits or height < 12:
-        raise ValueError(f"a test frame needs at least {2 * bits} x 12 pixels")
+        raise ConfigError(f"a test frame needs at least {2 * bits} x 12 pixels")
     img = np.full((height, width), GROUND, np.uint8)
     band, block = band_height(width, height, bits), width // bits
     img[:band] = 0
@@ -129,7 +131,7 @@ def write_index_movie(path, *, codec: str = "libx264", frames: int = 40, fps: in
     width, height = size
     colour_fmt, alpha_fmt = PIXEL_FORMATS[codec]
     if alpha and alpha_fmt is None:
-        raise ValueError(f"{codec} has no alpha pixel format here")
+        raise ConfigError(f"{codec} has no alpha pixel format here")
     path = Path(path)
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=fps)

@@ -49,7 +49,8 @@ def make_camera(scene, rng, case):
     return cam
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c[0]}x{c[1]}-{c[5]}-asp{c[3]}:{c[4]}-shift{c[6]},{c[7]}" for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[f"{c[0]}x{c[1]}-{c[5]}-asp{c[3]}:{c[4]}-"
+                                             f"shift{c[6]},{c[7]}" for c in CASES])
 def test_projection_matches_world_to_camera_view(case):
     rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
     scene = bpy.context.scene

@@ -22,7 +22,8 @@ DONUT = ROOT.parent / "shared" / "data" / "real_splats" / "donut.ply"
 
 
 def load_build_script():
-    spec = importlib.util.spec_from_file_location("build_extension", ROOT / "scripts" / "build_extension.py")
+    spec = importlib.util.spec_from_file_location("build_extension",
+                                                  ROOT / "scripts" / "build_extension.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -77,7 +78,8 @@ def test_zip_builds_validates_installs_and_imports(tmp_path, built_zip):
     assert "bl_ext.user_default.spectralsplats" in report["addons"]
     # The operator that ran is the installed copy, not the checkout.
     assert report["operator_module"].startswith("bl_ext.user_default.spectralsplats.")
-    assert (user / "extensions" / "user_default" / "spectralsplats" / "blender_manifest.toml").exists()
+    installed = user / "extensions" / "user_default" / "spectralsplats"
+    assert (installed / "blender_manifest.toml").exists()
     assert report["import"] == ["FINISHED"] and report["object"] == "donut"
     assert report["points"] == 45624
     assert {"opacity", "scale", "rotation", "sh_0", "Col"} <= set(report["attributes"])

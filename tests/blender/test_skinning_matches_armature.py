@@ -10,7 +10,8 @@ import pytest
 import torch
 from mathutils import Euler, Vector
 
-from spectralsplats_addon.blender.armature_rig import MODIFIER_NAME, bone_name, build_armature, find_rig
+from spectralsplats_addon.blender.armature_rig import (MODIFIER_NAME, bone_name, build_armature,
+                                                      find_rig)
 from spectralsplats_addon.blender.display_nodes import MODIFIER_NAME as DISPLAY_MODIFIER
 from spectralsplats_addon.blender.point_object import splats_from_object
 from spectralsplats_addon.engine.deform.skinning import skin_positions

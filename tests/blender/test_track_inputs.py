@@ -31,7 +31,8 @@ def test_movie_strip_frames_follow_the_strip_timing(scene_with_splats, tmp_path)
     frames = strip_frames(strip, 13, 16)
     assert [(f.scene_frame, f.index) for f in frames] == [(13, 3), (14, 4), (15, 5), (16, 6)]
     assert {f.kind for f in frames} == {"movie"} and frames[0].path == str(movie)
-    with pytest.raises(StripError, match=r"frames 12-16 are outside strip 'clip', which shows frames 13-29"):
+    with pytest.raises(StripError, match=r"frames 12-16 are outside strip 'clip', which shows "
+                                         r"frames 13-29"):
         strip_frames(strip, 12, 16)
 
 

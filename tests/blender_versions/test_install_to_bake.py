@@ -56,8 +56,8 @@ CASES = [(v, "ours") for v in requested_versions()] + \
 def blender_python(version: str) -> Path:
     python = VENVS / version / "bin" / "python"
     if not (VENVS / version / ".installed").exists():
-        pytest.fail(f"Blender {version} is not set up: run `make {VENVS.name}/{version}/.installed` "
-                    "(or `make test-blender-all`)")
+        pytest.fail(f"Blender {version} is not set up: run "
+                    f"`make {VENVS.name}/{version}/.installed` (or `make test-blender-all`)")
     return python
 
 
@@ -101,7 +101,8 @@ def shot(tmp_path_factory):
                                                pixel_aspect_x=1.0, pixel_aspect_y=1.0,
                                                shift_x=0.0, shift_y=0.0))
     rig = build_rig(splats.means, CONTROL_POINTS)
-    height = (rig.control_points[:, 2] - rig.control_points[:, 2].mean()) / np.ptp(rig.control_points[:, 2])
+    z = rig.control_points[:, 2]
+    height = (z - z.mean()) / np.ptp(z)
     translations = np.zeros((FRAMES, CONTROL_POINTS, 3))
     for f in range(FRAMES):
         translations[f, :, 0] = 0.04 * (f + 1) + 0.05 * (f + 1) * height

@@ -105,6 +105,8 @@ NOT_RUN = {
                   "steps: tests/blender (import, rig, track operator, bake)"),
     "make test": (SUITE, "this suite"),
     "make env": ("creates .venv from the package index (network)", None),
+    "make lint": ("ruff from .venv (made first if absent): .ci/run runs it before make test",
+                  None),
     "make test-blender": (BPY_VENVS, BLENDER_VERSIONS),
     "make test-blender-all": (BPY_VENVS, BLENDER_VERSIONS),
     "make test-blender-all PYTEST_ARGS=-s": (BPY_VENVS, BLENDER_VERSIONS),
@@ -194,7 +196,7 @@ def documented_commands() -> dict[str, str]:
     for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         blocks: list[list[str]] = []
 
-        def keep_shell(match) -> str:
+        def keep_shell(match, blocks=blocks) -> str:
             if match.group(1).strip() in SHELL_FENCES:
                 blocks.append(match.group(2).splitlines())
             return ""

@@ -17,7 +17,8 @@ from spectralsplats_addon.engine.errors import CameraError
 def test_full_hd_50mm_intrinsics_known_values():
     cam = camera_from_blender(BlenderCamera(lens=50, sensor_width=36, resolution_x=1920,
                                             resolution_y=1080))
-    np.testing.assert_allclose(cam.K, [[50 * 1920 / 36, 0, 960], [0, 50 * 1920 / 36, 540], [0, 0, 1]])
+    np.testing.assert_allclose(cam.K, [[50 * 1920 / 36, 0, 960], [0, 50 * 1920 / 36, 540],
+                                       [0, 0, 1]])
     assert (cam.width, cam.height) == (1920, 1080)
 
 
@@ -53,7 +54,8 @@ def test_camera_object_scale_is_ignored():
 
 def test_look_at_puts_the_target_in_front_on_axis():
     m = look_at_matrix_world((0.0, -6.0, 1.0), (0.0, 0.0, 0.0))
-    cam = camera_from_blender(BlenderCamera(matrix_world=m.tolist(), resolution_x=32, resolution_y=32))
+    cam = camera_from_blender(BlenderCamera(matrix_world=m.tolist(), resolution_x=32,
+                                            resolution_y=32))
     u, v, depth = cam.project(np.zeros((1, 3)))[0]
     assert (u, v) == pytest.approx((16, 16)) and depth == pytest.approx(np.sqrt(37))
 

@@ -11,7 +11,8 @@ import torch
 
 from spectralsplats_addon.engine.deform import MODEL_NAMES, make_model
 from spectralsplats_addon.engine.deform.mlp import TimeNet, positional_encoding
-from spectralsplats_addon.engine.deform.pose import RigidPose, apply_rigid, axis_angle_to_matrix
+from spectralsplats_addon.engine.deform.pose import RigidPose, apply_rigid
+from spectralsplats_addon.engine.geometry import axis_angle_to_matrix
 from spectralsplats_addon.engine.deform.regularisers import (arap_loss, kabsch_rotations,
                                                               neighbour_graph,
                                                               temporal_smoothness)

@@ -37,7 +37,8 @@ def test_nothing_under_blender_imports_torch_or_gsplat():
 
 
 def test_nothing_under_engine_imports_bpy():
-    offenders = {str(p.relative_to(PACKAGE)): imported_modules(p) & {"bpy", "mathutils", "bpy_extras"}
+    blender = {"bpy", "mathutils", "bpy_extras"}
+    offenders = {str(p.relative_to(PACKAGE)): imported_modules(p) & blender
                  for p in (PACKAGE / "engine").rglob("*.py")}
     assert not {k: v for k, v in offenders.items() if v}
 
@@ -55,7 +56,8 @@ def test_importing_the_package_loads_neither_bpy_nor_torch():
 
 @pytest.mark.bpy
 def test_registering_in_blender_never_loads_torch():
-    loaded = modules_loaded_after("import bpy, spectralsplats_addon; spectralsplats_addon.register()")
+    loaded = modules_loaded_after("import bpy, spectralsplats_addon; "
+                                  "spectralsplats_addon.register()")
     assert "bpy" in loaded
     assert not loaded & {"torch", "gsplat"}
 

@@ -12,14 +12,15 @@ import pytest
 import torch
 
 from spectralsplats_addon.engine.config import TrackingConfig
-from spectralsplats_addon.engine.deform.pose import axis_angle_to_matrix, axis_angle_to_quat
-from spectralsplats_addon.engine.deform.skinning import posed_splats
+from spectralsplats_addon.engine.geometry import (axis_angle_to_matrix, axis_angle_to_quat,
+                                                 matrix_to_quat)
+from spectralsplats_addon.engine.deform.skinning import pose_splats
 from spectralsplats_addon.engine.errors import ConfigError
 from spectralsplats_addon.engine.render.api import render
 from spectralsplats_addon.engine.result import TrackResult
 from spectralsplats_addon.engine.track.proxy import (control_point_motion, coverage_scores,
                                                full_asset_psnr, inflate_to_match,
-                                               matrix_quaternion, proxy_subset, restrict_rig,
+                                               proxy_subset, restrict_rig,
                                                track_with_proxy)
 from spectralsplats_addon.engine.track.sequence import track_sequence
 from spectralsplats_addon.lab.examples import known_motion, render_clip
@@ -85,7 +86,7 @@ def test_inflating_the_proxy_brings_its_render_toward_the_full_asset(motion):
 
 def test_an_object_transform_folds_into_the_control_point_motion(motion):
     rotvec = torch.tensor([0.3, -0.2, 0.5], dtype=torch.float64)
-    np.testing.assert_allclose(matrix_quaternion(axis_angle_to_matrix(rotvec).numpy()),
+    np.testing.assert_allclose(matrix_to_quat(axis_angle_to_matrix(rotvec).numpy()),
                                axis_angle_to_quat(rotvec).numpy(), atol=1e-12)
     matrix = np.eye(4)
     matrix[:3, :3] = axis_angle_to_matrix(rotvec).numpy()
@@ -96,7 +97,7 @@ def test_an_object_transform_folds_into_the_control_point_motion(motion):
     rotations, translations = control_point_motion(result, motion.rig.control_points)
     with torch.no_grad():
         skinned = motion.posed(f).means.double().numpy()
-        folded = posed_splats(motion.splats, motion.rig, rotations[0], translations[0])
+        folded = pose_splats(motion.splats, motion.rig, rotations[0], translations[0])
     np.testing.assert_allclose(folded.means.numpy(), skinned @ matrix[:3, :3].T + matrix[:3, 3],
                                atol=1e-5)
 

@@ -11,7 +11,8 @@ from spectralsplats_addon.engine.result import ResultError, TrackResult
 def make(f=3, p=5, **over):
     rng = np.random.default_rng(0)
     q = rng.normal(size=(f, p, 4))
-    fields = dict(frames=np.arange(10, 10 + f), rotations=q / np.linalg.norm(q, axis=-1, keepdims=True),
+    fields = dict(frames=np.arange(10, 10 + f),
+                  rotations=q / np.linalg.norm(q, axis=-1, keepdims=True),
                   translations=rng.normal(size=(f, p, 3)))
     fields.update(over)
     return TrackResult(**fields)

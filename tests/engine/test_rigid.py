@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from spectralsplats_addon.engine.conventions import Camera
-from spectralsplats_addon.engine.deform.pose import (RigidPose, apply_rigid, asset_centre, asset_size,
-                                               axis_angle_to_matrix, axis_angle_to_quat,
-                                               quat_multiply, rigid_matrix, rotate_sh,
-                                               rotation_angle, sh_rotation)
+from spectralsplats_addon.engine.deform.pose import (RigidPose, apply_rigid, asset_centre,
+                                                    asset_size, rigid_matrix, rotate_sh,
+                                                    sh_rotation)
+from spectralsplats_addon.engine.geometry import (axis_angle_to_matrix, axis_angle_to_quat,
+                                                 quat_multiply, quat_to_rotmat, rotation_angle)
 from spectralsplats_addon.engine.render.api import render
-from spectralsplats_addon.engine.render.projection import quat_to_rotmat
 from spectralsplats_addon.lab.synthetic import make_synthetic_splats, synthetic_camera
 
 F64 = torch.float64

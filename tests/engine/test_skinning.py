@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from spectralsplats_addon.engine.deform.pose import axis_angle_to_quat, quat_multiply
+from spectralsplats_addon.engine.geometry import axis_angle_to_quat, quat_multiply, quat_to_rotmat
 from spectralsplats_addon.engine.deform.skinning import skin_positions, skin_quaternions
-from spectralsplats_addon.engine.render.projection import quat_to_rotmat
 from spectralsplats_addon.engine.rig import build_rig
 
 
@@ -60,7 +59,8 @@ def test_the_same_motion_on_every_control_point_moves_the_asset_rigidly():
     t = (cp @ R.T + shift - cp)[None]  # so that R (x - p) + p + t = R x + shift
     out = skin_positions(means, cp, q, t, idx, w)
     torch.testing.assert_close(out[0], means @ R.T + shift, atol=1e-12, rtol=0)
-    quats = torch.nn.functional.normalize(torch.randn(means.shape[0], 4, dtype=torch.float64), dim=-1)
+    quats = torch.nn.functional.normalize(torch.randn(means.shape[0], 4, dtype=torch.float64),
+                                          dim=-1)
     turned = skin_quaternions(quats, q, idx, w)[0]
     expected = quat_multiply(R_q.expand_as(quats), quats)
     torch.testing.assert_close(quat_to_rotmat(turned), quat_to_rotmat(expected), atol=1e-12, rtol=0)
@@ -69,7 +69,8 @@ def test_the_same_motion_on_every_control_point_moves_the_asset_rigidly():
 def test_against_a_per_splat_loop_and_sign_of_quaternions():
     means, cp, idx, w, _ = random_rig(n=40, seed=3)
     g = torch.Generator().manual_seed(0)
-    q = torch.nn.functional.normalize(torch.randn(2, cp.shape[0], 4, generator=g, dtype=torch.float64), dim=-1)
+    q = torch.nn.functional.normalize(
+        torch.randn(2, cp.shape[0], 4, generator=g, dtype=torch.float64), dim=-1)
     t = torch.randn(2, cp.shape[0], 3, generator=g, dtype=torch.float64)
     out = skin_positions(means, cp, q, t, idx, w)
     R = quat_to_rotmat(q)
@@ -81,8 +82,10 @@ def test_against_a_per_splat_loop_and_sign_of_quaternions():
     # q and -q are one rotation: positions and blended orientations do not change.
     flipped = torch.where(torch.rand(q.shape[:-1] + (1,), generator=g) < 0.5, -q, q)
     torch.testing.assert_close(skin_positions(means, cp, flipped, t, idx, w), out)
-    quats = torch.nn.functional.normalize(torch.randn(means.shape[0], 4, generator=g, dtype=torch.float64), dim=-1)
-    torch.testing.assert_close(skin_quaternions(quats, flipped, idx, w), skin_quaternions(quats, q, idx, w))
+    quats = torch.nn.functional.normalize(
+        torch.randn(means.shape[0], 4, generator=g, dtype=torch.float64), dim=-1)
+    torch.testing.assert_close(skin_quaternions(quats, flipped, idx, w),
+                               skin_quaternions(quats, q, idx, w))
 
 
 def test_gradients_reach_rotations_and_translations():
@@ -90,7 +93,8 @@ def test_gradients_reach_rotations_and_translations():
     q, t = identity(1, cp.shape[0])
     q = (q + 0.01 * torch.randn_like(q)).requires_grad_(True)
     t = t.requires_grad_(True)
-    assert torch.autograd.gradcheck(lambda q_, t_: skin_positions(means, cp, q_, t_, idx, w), (q, t))
+    assert torch.autograd.gradcheck(lambda q_, t_: skin_positions(means, cp, q_, t_, idx, w),
+                                    (q, t))
 
 
 def test_bad_shapes():

@@ -15,7 +15,8 @@ def make(n=5, coeffs=4, **over):
                   log_scales=rng.normal(size=(n, 3)), opacity_logits=rng.normal(size=n),
                   sh=rng.normal(size=(n, coeffs, 3)))
     fields.update(over)
-    return Splats(**{k: (v.astype(np.float32) if v is not None else None) for k, v in fields.items()})
+    return Splats(**{k: (v.astype(np.float32) if v is not None else None)
+                     for k, v in fields.items()})
 
 
 @pytest.mark.parametrize("coeffs, degree", [(1, 0), (4, 1), (9, 2), (16, 3)])

@@ -5,8 +5,8 @@ Every model is a ``DeformModel`` (an ``nn.Module``) with
     forward(frame_indices [F] long) -> (rotations [F, P, 4] unit quaternions w x y z,
                                         translations [F, P, 3] object-local units)
 
-which engine/deform/skinning.py turns into splat positions x' = sum_k w_k (R_k (x - p_k) + p_k + t_k)
-and orientations. Three models (``make_model``):
+which engine/deform/skinning.py turns into splat positions
+x' = sum_k w_k (R_k (x - p_k) + p_k + t_k) and orientations. Three models (``make_model``):
 
 - "rigid":  one axis-angle v_f and translation T_f per frame about the asset centre c,
             written per control point so that skinning gives the rigid motion exactly;
@@ -30,8 +30,7 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError
 from ..rig import Rig
-
-MODEL_NAMES: tuple[str, ...] = ("rigid", "direct", "mlp")
+from ..vocabulary import MODELS as MODEL_NAMES
 
 
 class DeformModel(nn.Module):
@@ -95,7 +94,7 @@ def make_model(name: str, rig: Rig, num_frames: int, *, centre=None, size: float
     from .mlp import MlpDeform
     from .rigid import RigidDeform
 
-    classes = {"rigid": RigidDeform, "direct": DirectDeform, "mlp": MlpDeform}
+    classes = {cls.name: cls for cls in (RigidDeform, DirectDeform, MlpDeform)}
     if name not in classes:
         raise ConfigError(f"unknown deformation model {name!r}; choose one of "
                           f"{', '.join(MODEL_NAMES)}")

@@ -12,7 +12,8 @@ import torch
 from torch import Tensor, nn
 
 from . import DeformModel
-from .pose import RigidPose, axis_angle_to_quat
+from ..geometry import axis_angle_to_quat
+from .pose import RigidPose
 
 
 class DirectDeform(DeformModel):

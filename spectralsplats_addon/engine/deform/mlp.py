@@ -26,7 +26,8 @@ import torch
 from torch import Tensor, nn
 
 from . import DeformModel
-from .pose import RigidPose, axis_angle_to_quat, quat_multiply
+from ..geometry import axis_angle_to_quat, quat_multiply
+from .pose import RigidPose
 
 
 def positional_encoding(x: Tensor, frequencies: int) -> Tensor:

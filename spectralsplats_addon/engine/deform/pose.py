@@ -7,9 +7,7 @@ and a translation t. It moves every splat about the asset centre c:
     q'  = q(R) * q                               (orientations, w x y z Hamilton product)
     Y(d)^T sh' = Y(R^T d)^T sh                   (view-dependent colour turns with the asset)
 
-Rodrigues: R = I + A [v]_x + B [v]_x^2 with A = sin(th)/th, B = (1 - cos(th))/th^2,
-th = |v|; q(R) = (cos(th/2), v sin(th/2)/th). Near th = 0 the ratios use their Taylor series,
-so values and gradients are finite at the identity.
+R and q(R) come from engine/geometry.py (Rodrigues, finite at the identity).
 
 Spherical harmonics of degree l span a space closed under rotation: Y_l(R^T d) = D_l Y_l(d)
 for a (2l+1) x (2l+1) matrix D_l. ``rotate_sh`` finds it by least squares on a fixed set of
@@ -26,63 +24,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..geometry import axis_angle_to_matrix, axis_angle_to_quat, quat_multiply, rotation_angle
 from ..render.sh import sh_basis
 from ..splats import Splats
-
-SMALL_ANGLE2 = 1e-8  # th^2 below which the Taylor series replace sin/th and (1 - cos)/th^2
-
-
-def _safe_ratios(theta2: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """(A, B, cos(th/2), sin(th/2)/th) for th^2 = theta2 [...], finite with finite gradients."""
-    small = theta2 < SMALL_ANGLE2
-    t2 = torch.where(small, torch.ones_like(theta2), theta2)
-    th = t2.sqrt()
-    a = torch.where(small, 1.0 - theta2 / 6.0, torch.sin(th) / th)
-    b = torch.where(small, 0.5 - theta2 / 24.0, (1.0 - torch.cos(th)) / t2)
-    half_cos = torch.where(small, 1.0 - theta2 / 8.0, torch.cos(th / 2))
-    half_sinc = torch.where(small, 0.5 - theta2 / 48.0, torch.sin(th / 2) / th)
-    return a, b, half_cos, half_sinc
-
-
-def hat(v: Tensor) -> Tensor:
-    """Cross-product matrix [v]_x with [v]_x w = v x w.  v: [..., 3] -> [..., 3, 3]"""
-    x, y, z = v.unbind(-1)
-    zero = torch.zeros_like(x)
-    rows = [zero, -z, y, z, zero, -x, -y, x, zero]
-    return torch.stack(rows, dim=-1).reshape(v.shape[:-1] + (3, 3))
-
-
-def axis_angle_to_matrix(rotvec: Tensor) -> Tensor:
-    """R = I + A [v]_x + B [v]_x^2 (Rodrigues).  rotvec: [..., 3] -> [..., 3, 3]"""
-    a, b, _, _ = _safe_ratios((rotvec * rotvec).sum(-1))
-    k = hat(rotvec)
-    eye = torch.eye(3, dtype=rotvec.dtype, device=rotvec.device).expand(k.shape)
-    return eye + a[..., None, None] * k + b[..., None, None] * (k @ k)
-
-
-def axis_angle_to_quat(rotvec: Tensor) -> Tensor:
-    """q = (cos(th/2), v sin(th/2)/th), w x y z.  rotvec: [..., 3] -> [..., 4]"""
-    _, _, half_cos, half_sinc = _safe_ratios((rotvec * rotvec).sum(-1))
-    return torch.cat([half_cos[..., None], rotvec * half_sinc[..., None]], dim=-1)
-
-
-def quat_multiply(p: Tensor, q: Tensor) -> Tensor:
-    """Hamilton product p * q (w x y z); p then q as rotations is q(R_p R_q).  [..., 4] x [..., 4]"""
-    pw, px, py, pz = p.unbind(-1)
-    qw, qx, qy, qz = q.unbind(-1)
-    return torch.stack([
-        pw * qw - px * qx - py * qy - pz * qz,
-        pw * qx + px * qw + py * qz - pz * qy,
-        pw * qy - px * qz + py * qw + pz * qx,
-        pw * qz + px * qy - py * qx + pz * qw,
-    ], dim=-1)
-
-
-def rotation_angle(rotvec) -> float:
-    """The rotation's angle in degrees, |v| wrapped to [0, 180].  rotvec: [3]"""
-    angle = float(np.linalg.norm(np.asarray(_to_numpy(rotvec), dtype=np.float64)))
-    angle = angle % (2 * np.pi)
-    return float(np.degrees(min(angle, 2 * np.pi - angle)))
 
 
 @lru_cache(maxsize=4)
@@ -197,6 +141,5 @@ def _to_numpy(x):
     return np.asarray(x)
 
 
-__all__ = ["hat", "axis_angle_to_matrix", "axis_angle_to_quat", "quat_multiply",
-           "rotation_angle", "sh_rotation", "rotate_sh", "asset_centre", "asset_size",
+__all__ = ["sh_rotation", "rotate_sh", "asset_centre", "asset_size",
            "apply_rigid", "rigid_matrix", "RigidPose"]

@@ -16,7 +16,8 @@ import torch
 from torch import Tensor, nn
 
 from . import DeformModel
-from .pose import RigidPose, axis_angle_to_matrix, axis_angle_to_quat, rigid_matrix
+from ..geometry import axis_angle_to_matrix, axis_angle_to_quat
+from .pose import RigidPose, rigid_matrix
 
 
 class RigidDeform(DeformModel):

@@ -15,22 +15,25 @@ and pose rotation q_k: tests/blender/test_skinning_matches_armature.py checks it
 
 from __future__ import annotations
 
-import numpy as np
+from typing import NamedTuple
+
 import torch
 from torch import Tensor
 
-from ..render.projection import quat_to_rotmat
+from ..errors import ShapeError
+from ..geometry import quat_multiply, quat_to_rotmat
 from ..rig import Rig
 from ..splats import Splats
-from .pose import quat_multiply
 
 
 def _check(indices: Tensor, weights: Tensor, num_points: int, rotations: Tensor) -> None:
     if indices.shape != weights.shape or indices.ndim != 2 or indices.shape[0] != num_points:
-        raise ValueError(f"indices {tuple(indices.shape)} and weights {tuple(weights.shape)} "
+        raise ShapeError("indices", tuple(indices.shape), f"[N={num_points}, K]",
+                         f"indices {tuple(indices.shape)} and weights {tuple(weights.shape)} "
                          f"must both be [N={num_points}, K]")
     if rotations.ndim != 3 or rotations.shape[-1] != 4:
-        raise ValueError(f"rotations must be [F, P, 4] quaternions, got {tuple(rotations.shape)}")
+        raise ShapeError("rotations", tuple(rotations.shape), "[F, P, 4]",
+                         f"rotations must be [F, P, 4] quaternions, got {tuple(rotations.shape)}")
 
 
 def blend_affine(control_points: Tensor,  # [P, 3] rest positions p_k
@@ -75,16 +78,39 @@ def skin_quaternions(quats: Tensor,      # [N, 4] rest orientations, w x y z
     return quat_multiply(blended, quats[None].expand_as(blended))
 
 
-def posed_splats(splats: Splats, rig: Rig, rotations: np.ndarray, translations: np.ndarray
-                 ) -> Splats:
-    """The splats (rest, any fields) skinned by one frame's control-point motion: rotations
-    [P, 4], translations [P, 3] -> Splats of float32 torch tensors."""
+class RigTensors(NamedTuple):
+    """A rig's arrays as tensors beside the splats they move (what a loop converts once)."""
+
+    control_points: Tensor  # [P, 3]
+    indices: Tensor         # [N, K] long
+    weights: Tensor         # [N, K]
+
+    @classmethod
+    def of(cls, rig: Rig, like: Tensor) -> "RigTensors":
+        """The rig on ``like``'s device, positions and weights in its dtype."""
+        return cls(torch.as_tensor(rig.control_points, dtype=like.dtype, device=like.device),
+                   torch.as_tensor(rig.indices, dtype=torch.long, device=like.device),
+                   torch.as_tensor(rig.weights, dtype=like.dtype, device=like.device))
+
+
+def pose_splats(splats: Splats, rig: Rig | RigTensors, rotations, translations, *,
+                compiled: bool = False) -> Splats:
+    """The splats (rest, any fields; numpy is read as float32 torch) skinned by one frame's
+    control-point motion: rotations [P, 4], translations [P, 3] (arrays or tensors, kept
+    differentiable). compiled: through the Numba kernels (skinning_numba.py, the same maths)
+    where they apply, CPU splats that need no gradient. -> Splats of torch tensors."""
     s = splats.to_torch() if not torch.is_tensor(splats.means) else splats
-    rot = torch.as_tensor(np.asarray(rotations), dtype=s.means.dtype)[None]
-    trans = torch.as_tensor(np.asarray(translations), dtype=s.means.dtype)[None]
-    cp = torch.as_tensor(rig.control_points, dtype=s.means.dtype)
-    idx = torch.as_tensor(rig.indices, dtype=torch.long)
-    w = torch.as_tensor(rig.weights, dtype=s.means.dtype)
-    means = skin_positions(s.means, cp, rot, trans, idx, w)[0]
-    quats = skin_quaternions(s.quats, rot, idx, w)[0]
+    like = s.means
+    r = rig if isinstance(rig, RigTensors) else RigTensors.of(rig, like)
+    rot = torch.as_tensor(rotations, dtype=like.dtype, device=like.device)
+    trans = torch.as_tensor(translations, dtype=like.dtype, device=like.device)
+    if compiled and like.device.type == "cpu" and not like.requires_grad:
+        from .skinning_numba import skin_splats
+
+        means, quats = skin_splats(s.means, s.quats, r.control_points, rot, trans, r.indices,
+                                   r.weights)
+    else:
+        means = skin_positions(s.means, r.control_points, rot[None], trans[None], r.indices,
+                               r.weights)[0]
+        quats = skin_quaternions(s.quats, rot[None], r.indices, r.weights)[0]
     return Splats(means, quats, s.log_scales, s.opacity_logits, s.sh, s.normals)

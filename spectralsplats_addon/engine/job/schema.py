@@ -12,15 +12,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import PRESETS
+from ..vocabulary import DEVICES, LOSSES, MODELS, PRESETS
 
 JOB_VERSION = 1
 READABLE_VERSIONS: tuple[int, ...] = (JOB_VERSION,)
 SCHEMA_PATH = Path(__file__).with_name("job.schema.json")
 
-MODELS = ("rigid", "direct", "mlp")
-LOSSES = ("spectral", "pixel")
-DEVICES = ("auto", "cpu", "cuda", "mps")
 MATTE_CHANNELS = ("auto", "alpha", "luminance")
 SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
 

@@ -1,5 +1,6 @@
 """Helpers shared by the compiled kernels (projection, rasterizer, skinning), in Numba: the
-quaternion maths below, and ``sum_chunks``, the ordered sum of per-chunk gradients.
+quaternion maths below (the compiled twin of engine/geometry.quat_to_rotmat, which owns it),
+and ``sum_chunks``, the ordered sum of per-chunk gradients.
 
 For q = (w, x, y, z) of any non-zero length, n = q / |q| and R = R(n) (row-major 9-tuple):
 

@@ -31,6 +31,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from ..geometry import quat_to_rotmat
+
 ALPHA_THRESHOLD = 1.0 / 255.0  # the smallest alpha a splat contributes with
 MAX_EXTEND = 3.33  # the widest box half-extent, in standard deviations
 FOV_CLAMP_MARGIN = 0.3  # the Jacobian clamp goes 30% of the half field of view past the image
@@ -51,17 +53,6 @@ class Projection(NamedTuple):
     depths: Tensor
     radii: Tensor
     means_cam: Tensor
-
-
-def quat_to_rotmat(quats: Tensor) -> Tensor:
-    """[N, 4] quaternions w, x, y, z (any non-zero norm) -> [N, 3, 3] rotation matrices."""
-    w, x, y, z = (quats / quats.norm(dim=-1, keepdim=True)).unbind(-1)
-    rows = [
-        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-    ]
-    return torch.stack(rows, dim=-1).reshape(quats.shape[:-1] + (3, 3))
 
 
 def covariance_3d(quats: Tensor, log_scales: Tensor) -> Tensor:
@@ -168,7 +159,7 @@ def camera_centre(viewmat: Tensor) -> Tensor:
     return -viewmat[:3, :3].T @ viewmat[:3, 3]
 
 
-__all__ = ["Projection", "project_gaussians", "quat_to_rotmat", "covariance_3d", "camera_centre",
+__all__ = ["Projection", "project_gaussians", "covariance_3d", "camera_centre",
            "ALPHA_THRESHOLD", "MAX_EXTEND"]
 
 

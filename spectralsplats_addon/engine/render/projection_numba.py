@@ -13,7 +13,6 @@ storing them. Kernels compile once per machine (``cache=True``).
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..errors import RenderError
+
 SH_C0 = 0.28209479177387814           # 1 / (2 sqrt(pi))
 SH_C1 = 0.4886025119029199            # sqrt(3 / (4 pi))
 SH_C2 = (1.0925484305920792,          # sqrt(15 / pi) / 2
@@ -39,7 +41,7 @@ def num_sh_coeffs(degree: int) -> int:
 def sh_basis(dirs: Tensor, degree: int) -> Tensor:
     """dirs [N, 3] (any length; normalised here) -> basis [N, (degree+1)^2] (module docstring)."""
     if not 0 <= degree <= MAX_SH_DEGREE:
-        raise ValueError(f"SH degree {degree} is not supported: use 0 to {MAX_SH_DEGREE}")
+        raise RenderError(f"SH degree {degree} is not supported: use 0 to {MAX_SH_DEGREE}")
     d = dirs / dirs.norm(dim=-1, keepdim=True).clamp_min(DIRECTION_EPS)
     x, y, z = d.unbind(-1)
     out = [torch.full_like(x, SH_C0)]
@@ -68,8 +70,8 @@ def eval_sh_colors(
     """
     m = num_sh_coeffs(degree)
     if sh.shape[1] < m:
-        raise ValueError(f"SH degree {degree} needs {m} coefficients, "
-                         f"the splats have {sh.shape[1]}")
+        raise RenderError(f"SH degree {degree} needs {m} coefficients, "
+                          f"the splats have {sh.shape[1]}")
     if degree == 0:  # the constant basis: no direction needed
         return (SH_C0 * sh[:, 0, :] + 0.5).clamp_min(0.0)
     basis = sh_basis(dirs, degree)  # [N, m]

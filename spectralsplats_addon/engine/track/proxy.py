@@ -29,6 +29,7 @@ import torch
 
 from ..conventions import Camera
 from ..errors import ConfigError
+from ..geometry import matrix_to_quat, quat_multiply
 from ..loss.metrics import psnr
 from ..render.api import render
 from ..result import TrackResult
@@ -120,33 +121,18 @@ def restrict_rig(rig: Rig, indices: np.ndarray) -> Rig:
     return Rig(rig.control_points, rig.indices[indices], rig.weights[indices], rig.radius)
 
 
-def matrix_quaternion(rot: np.ndarray) -> np.ndarray:
-    """The unit quaternion (w x y z, w >= 0) of a rotation matrix [3, 3]: the eigenvector of
-    the largest eigenvalue of Bar-Itzhack's symmetric 4 x 4 matrix.  -> [4]"""
-    (xx, yx, zx), (xy, yy, zy), (xz, yz, zz) = np.asarray(rot, dtype=np.float64)  # R^T's names
-    k = np.array([[xx - yy - zz, yx + xy, zx + xz, yz - zy],
-                  [yx + xy, yy - xx - zz, zy + yz, zx - xz],
-                  [zx + xz, zy + yz, zz - xx - yy, xy - yx],
-                  [yz - zy, zx - xz, xy - yx, xx + yy + zz]]) / 3.0
-    x, y, z, w = np.linalg.eigh(k)[1][:, -1]
-    q = np.array([w, x, y, z])
-    return q if q[0] >= 0 else -q
-
-
 def control_point_motion(result: TrackResult, control_points: np.ndarray
                          ) -> tuple[np.ndarray, np.ndarray]:
     """The result's motion as control-point rotations [F, P, 4] and translations [F, P, 3]
     with the object's transform [[R, b], [0, 1]] folded in: R_k' = R R_k,
     t_k' = R (p_k + t_k) + b - p_k. Skinning with them gives R x_skinned + b, since each
     splat's weights sum to 1."""
-    from ..deform.pose import quat_multiply
-
     rotations = result.rotations.astype(np.float64)
     translations = result.translations.astype(np.float64)
     cp = np.asarray(control_points, dtype=np.float64)
     for f, matrix in enumerate(result.object_matrices.astype(np.float64)):
         rot, b = matrix[:3, :3], matrix[:3, 3]
-        rotations[f] = quat_multiply(torch.as_tensor(matrix_quaternion(rot)[None]),
+        rotations[f] = quat_multiply(torch.as_tensor(matrix_to_quat(rot)[None]),
                                      torch.as_tensor(rotations[f])).numpy()
         translations[f] = (cp + translations[f]) @ rot.T + b - cp
     return rotations.astype(np.float32), translations.astype(np.float32)
@@ -156,7 +142,7 @@ def full_asset_psnr(splats: Splats, rig: Rig, result: TrackResult, cameras, targ
                     background=None, backend: str = "auto") -> np.ndarray:
     """PSNR (dB, RGB) of every tracked frame of the full asset, moved by ``result``
     (control_point_motion), against its target.  -> [F]"""
-    from ..deform.skinning import posed_splats
+    from ..deform.skinning import pose_splats
 
     frames = list(result.frames)
     cams = [cameras] * len(frames) if isinstance(cameras, Camera) else list(cameras)
@@ -166,7 +152,7 @@ def full_asset_psnr(splats: Splats, rig: Rig, result: TrackResult, cameras, targ
     with torch.no_grad():
         for i, frame in enumerate(frames):
             rgb, _ = targets(int(frame)) if callable(targets) else targets[i]
-            posed = posed_splats(base, rig, rotations[i], translations[i])
+            posed = pose_splats(base, rig, rotations[i], translations[i])
             out = render(posed, cams[i], background=background, backend=backend)
             values.append(psnr(out.rgb.permute(2, 0, 1),
                                torch.as_tensor(rgb).to(out.rgb).permute(2, 0, 1)))
@@ -177,10 +163,10 @@ def track_with_proxy(splats: Splats, rig: Rig, cameras: Camera | Sequence[Camera
                      frames: Sequence[int], model: str = "direct", config=None, *,
                      proxy: int, inflate: bool = True, seed: int = 0, background=None,
                      backend: str = "auto", **kw) -> TrackResult:
-    """engine.track.sequence.track_sequence on ``proxy`` splats of the asset (proxy_subset) with the rig
-    restricted to them; the same arguments otherwise. With ``inflate``, the proxy's splats are
-    first enlarged to render like the full asset at rest from the first camera
-    (inflate_to_match), so the fit does not bend the rig to fill the gaps of a sparser asset.
+    """engine.track.sequence.track_sequence on ``proxy`` splats of the asset (proxy_subset)
+    with the rig restricted to them; the same arguments otherwise. With ``inflate``, the
+    proxy's splats are first enlarged to render like the full asset at rest from the first
+    camera (inflate_to_match), so the fit does not bend the rig to fill the gaps of a sparser asset.
     The motion returned is the rig's, for every splat; psnr is the full asset's (module
     docstring)."""
     from .sequence import track_sequence
@@ -201,5 +187,5 @@ def track_with_proxy(splats: Splats, rig: Rig, cameras: Camera | Sequence[Camera
 
 
 __all__ = ["coverage_scores", "coverage_subset", "grid_cells", "proxy_subset",
-           "inflate_to_match", "restrict_rig",
-           "matrix_quaternion", "control_point_motion", "full_asset_psnr", "track_with_proxy"]
+           "inflate_to_match", "restrict_rig", "control_point_motion", "full_asset_psnr",
+           "track_with_proxy"]

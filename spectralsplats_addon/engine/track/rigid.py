@@ -11,7 +11,8 @@ decayed exponentially to lr_final_fraction over the frame's steps.
 Losses (images [C, H, W]: RGB, plus alpha when the target has it and supervise_alpha):
 
 - "spectral" (the paper's method): steps [0, spectral_steps) minimise
-  sum_j w_j(alpha(step)) L_j + dc_weight |D(0)|^2 (engine/loss/spectral.py, engine/loss/schedule.py),
+  sum_j w_j(alpha(step)) L_j + dc_weight |D(0)|^2 (engine/loss/spectral.py,
+  engine/loss/schedule.py),
   rendered at the resolution that holds the weighted bands when ``multiresolution`` is on
   (engine/loss/multires.py); the remaining steps minimise the spatial loss (L1/L2 + D-SSIM) at
   full size, plus the spectral loss at spectral_weight_in_spatial_phase;

@@ -45,8 +45,7 @@ from ..conventions import Camera
 from ..deform import DeformModel, make_model
 from ..deform.pose import RigidPose, asset_centre, asset_size
 from ..deform.regularisers import arap_loss, neighbour_graph, temporal_smoothness
-from ..deform.skinning import skin_positions, skin_quaternions
-from ..deform.skinning_numba import skin_splats
+from ..deform.skinning import RigTensors, pose_splats
 from ..errors import ConfigError, TrackingError
 from ..loss.metrics import psnr
 from ..loss.multires import ResolutionPyramid, level_mass_gain
@@ -71,10 +70,7 @@ class _Scene:
         self.splats = splats.to_torch(dtype=torch.float32) if not torch.is_tensor(
             splats.means) else splats
         like = self.splats.means
-        self.control_points = torch.as_tensor(rig.control_points, dtype=like.dtype,
-                                               device=like.device)
-        self.indices = torch.as_tensor(rig.indices, dtype=torch.long, device=like.device)
-        self.weights = torch.as_tensor(rig.weights, dtype=like.dtype, device=like.device)
+        self.rig = RigTensors.of(rig, like)
         self.frames, self.config = frames, config
         self.cameras = [cameras] * len(frames) if isinstance(cameras, Camera) else list(cameras)
         if len(self.cameras) != len(frames):
@@ -99,16 +95,8 @@ class _Scene:
 
     def posed(self, rotations: Tensor, translations: Tensor) -> Splats:
         """The splats skinned by one frame's motion: rotations [P, 4], translations [P, 3].
-        On the CPU through the compiled kernels (engine/deform/skinning_numba.py, the same maths)."""
-        s = self.splats
-        if s.means.device.type == "cpu" and not s.means.requires_grad:
-            means, quats = skin_splats(s.means, s.quats, self.control_points, rotations,
-                                       translations, self.indices, self.weights)
-        else:
-            means = skin_positions(s.means, self.control_points, rotations[None],
-                                   translations[None], self.indices, self.weights)[0]
-            quats = skin_quaternions(s.quats, rotations[None], self.indices, self.weights)[0]
-        return Splats(means, quats, s.log_scales, s.opacity_logits, s.sh, s.normals)
+        On the CPU through the compiled kernels (pose_splats, compiled)."""
+        return pose_splats(self.splats, self.rig, rotations, translations, compiled=True)
 
 
 def _regularisers(model: DeformModel, rotations: Tensor, translations: Tensor, fit: Tensor,

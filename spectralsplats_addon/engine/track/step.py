@@ -18,9 +18,10 @@ from ..loss.spatial import spatial_loss
 from ..loss.spectral import spectral_loss
 from ..render.api import render
 from ..splats import Splats
+from ..vocabulary import LOSSES
 
 LossMode = Literal["spectral", "pixel"]
-LOSS_MODES: tuple[str, ...] = ("spectral", "pixel")
+LOSS_MODES: tuple[str, ...] = LOSSES
 
 
 def target_image(rgb: torch.Tensor, alpha: torch.Tensor | None, supervise_alpha: bool

@@ -19,7 +19,6 @@ CONVERT = "convert it to 8- or 16-bit PNG or TIFF"
 
 def read_image(path: Path):  # -> rgb [H, W, 3] float32, alpha [H, W] float32 or None
     """Decode one image file (see the module docstring)."""
-    from PIL import Image
 
     with open_image(path) as image:
         if is_deep_colour(image, path):

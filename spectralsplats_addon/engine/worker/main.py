@@ -31,11 +31,12 @@ from typing import TextIO
 
 from ..errors import ConfigError, DeviceError, JobError
 from ..progress import CancelToken
+from ..vocabulary import EventKind, ExitCode
 
-EXIT_COMPLETE = 0
-EXIT_INVALID = 2
-EXIT_FAILED = 3
-EXIT_STOPPED = 4
+EXIT_COMPLETE = ExitCode.COMPLETE
+EXIT_INVALID = ExitCode.INVALID
+EXIT_FAILED = ExitCode.FAILED
+EXIT_STOPPED = ExitCode.STOPPED
 
 STOP_SIGNALS = ("SIGTERM", "SIGINT")
 
@@ -58,7 +59,7 @@ class EventWriter:
         return round(time.perf_counter() - self.started_at, 3)
 
     def error(self, error: BaseException) -> None:
-        event = {"event": "error", "time": self.elapsed(), "message": str(error),
+        event = {"event": EventKind.ERROR, "time": self.elapsed(), "message": str(error),
                  "kind": type(error).__name__}
         if isinstance(error, JobError):
             event["problems"] = [list(problem) for problem in error.problems]

@@ -41,6 +41,7 @@ from ..result import ResultError, TrackResult
 from ..track.align import ALIGN_PHASE
 from ..video import composite_alpha, fit_size, luminance, open_frames, scale_camera
 from ..video.frame import FrameImage
+from ..vocabulary import DEVICES, EventKind
 
 EventCallback = Callable[[dict], None]
 
@@ -66,8 +67,9 @@ def resolve_device(requested: str = "auto") -> str:
     if requested == "mps" and not mps:
         raise DeviceError("settings.device is \"mps\" but torch sees no Apple Metal device; "
                           "set the device to \"auto\" or \"cpu\"")
-    if requested not in ("cpu", "cuda", "mps"):
-        raise DeviceError(f"unknown device {requested!r}; choose auto, cpu, cuda or mps")
+    if requested not in DEVICES:
+        raise DeviceError(f"unknown device {requested!r}; choose {', '.join(DEVICES[:-1])} or "
+                          f"{DEVICES[-1]}")
     return requested
 
 
@@ -186,7 +188,7 @@ class EventMapper:
         """Its loss and PSNR come from the result saved after the frame (the checkpoint)."""
         if result is None or result.num_frames <= index:
             result = TrackResult.load(self.result_path)
-        self.emit("frame_finished", **self.frame_fields(index),
+        self.emit(EventKind.FRAME_FINISHED, **self.frame_fields(index),
                   loss=_number(result.losses[index]), psnr=_number(result.psnr[index]))
 
     def __call__(self, progress: dict) -> None:
@@ -201,7 +203,7 @@ class EventMapper:
                 if self.current >= 0:
                     self.frame_finished(self.current)
                 self.current = index
-                self.emit("frame_started", **self.frame_fields(index))
+                self.emit(EventKind.FRAME_STARTED, **self.frame_fields(index))
             done = (index * iterations + iteration + 1) / (count * iterations) \
                 if self.sequential else (iteration + 1) / iterations
         self.steps_since += 1
@@ -209,7 +211,7 @@ class EventMapper:
         if (iteration + 1 == iterations or iteration == 0 or now - self.last_sent
                 >= PROGRESS_EVERY_SECONDS or self.steps_since >= PROGRESS_EVERY_ITERATIONS):
             self.last_sent, self.steps_since = now, 0
-            self.emit("progress", **self.frame_fields(index), iteration=iteration,
+            self.emit(EventKind.PROGRESS, **self.frame_fields(index), iteration=iteration,
                       iterations=iterations, phase=progress["phase"],
                       losses=progress["losses"], eta_seconds=_number(progress["eta_seconds"]),
                       fraction=round(min(1.0, done), 6))
@@ -275,7 +277,7 @@ def _run_loaded(loaded: LoadedJob, device: str, result_path: Path,
         frames = [frame.scene_frame for frame in loaded.job.frames]
         mapper = EventMapper(callback, frames, result_path, started_at, done or 0,
                              settings.model != "mlp")
-        mapper.emit("started", job=str(Path(folder).resolve()), frames=len(frames),
+        mapper.emit(EventKind.STARTED, job=str(Path(folder).resolve()), frames=len(frames),
                     model=settings.model, loss=settings.loss, device=device,
                     resumed_frames=done or 0, size=list(footage.size),
                     iterations=config.iterations)
@@ -293,7 +295,7 @@ def _run_loaded(loaded: LoadedJob, device: str, result_path: Path,
     if result.num_frames > 0 or not result_path.exists():
         result.save(result_path)
     mapper.finish(result)
-    mapper.emit("finished", result=str(result_path), complete=bool(result.complete),
+    mapper.emit(EventKind.FINISHED, result=str(result_path), complete=bool(result.complete),
                 frames_done=result.num_frames,
                 seconds=round(time.perf_counter() - started_at, 3))
     return result
@@ -311,7 +313,7 @@ def _stopped_before_tracking(loaded: LoadedJob, result_path: Path, done: int | N
                              model=loaded.job.settings.model, complete=False)
         if not result_path.exists():
             result.save(result_path)
-    mapper.emit("finished", result=str(result_path), complete=False,
+    mapper.emit(EventKind.FINISHED, result=str(result_path), complete=False,
                 frames_done=result.num_frames,
                 seconds=round(time.perf_counter() - started_at, 3))
     return result
