@@ -19,6 +19,8 @@ from pathlib import Path
 import bpy
 from bpy.types import Operator
 
+from .operator_errors import reports_errors
+
 SHOT_LIST = "shots.txt"
 
 
@@ -101,14 +103,10 @@ class SPECTRALSPLATS_OT_export_shots(Operator):
     bl_idname = "spectralsplats.export_shots"
     bl_label = "Export Shots for the Farm"
 
+    @reports_errors
     def execute(self, context):
-        from ..engine.errors import SpectralSplatsError
-
         try:
             shot_list, folders = export_shots(context)
-        except (ValueError, SpectralSplatsError) as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
         except OSError as error:
             self.report({"ERROR"}, f"could not write the shots ({error}): choose another "
                                    "Output folder in the Track panel")
@@ -126,8 +124,8 @@ class SPECTRALSPLATS_OT_import_results(Operator):
     bl_label = "Import Farm Results"
     bl_options = {"REGISTER", "UNDO"}
 
+    @reports_errors
     def execute(self, context):
-        from ..engine.errors import SpectralSplatsError
         from .track_settings import output_folder
 
         shot_list = Path(output_folder(context.scene.spectralsplats_track)) / SHOT_LIST
@@ -135,11 +133,7 @@ class SPECTRALSPLATS_OT_import_results(Operator):
             self.report({"ERROR"}, f"no shot list at {shot_list}: export shots for the farm "
                                    "first, or set the Track panel's Output to their folder")
             return {"CANCELLED"}
-        try:
-            baked, skipped = import_results(context, shot_list)
-        except (ValueError, SpectralSplatsError) as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+        baked, skipped = import_results(context, shot_list)
         for line in skipped:
             self.report({"WARNING"}, line)
         self.report({"INFO"} if baked else {"WARNING"},

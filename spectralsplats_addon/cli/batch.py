@@ -18,9 +18,9 @@ from __future__ import annotations
 import json
 import sys
 
-HELP = "track many job folders at once on a Ray cluster (local by default), with retries"
+from ..engine.vocabulary import ExitCode
 
-EXIT_COMPLETE, EXIT_INVALID, EXIT_FAILED = 0, 2, 3
+HELP = "track many job folders at once on a Ray cluster (local by default), with retries"
 
 
 def add_arguments(parser) -> None:
@@ -67,12 +67,12 @@ def run(args) -> int:
     problem = usage_problem(args)
     if problem is not None:
         print(f"spectralsplats batch: {problem}", file=sys.stderr)
-        return EXIT_INVALID
+        return ExitCode.INVALID
     try:
         folders = find_shots(args.shots)
     except ShotListError as error:
         print(f"spectralsplats batch: {error}", file=sys.stderr)
-        return EXIT_INVALID
+        return ExitCode.INVALID
     from ..farm.ray_batch import run_batch
 
     try:
@@ -81,7 +81,7 @@ def run(args) -> int:
         print("spectralsplats batch: needs Ray, which is not installed; install it with "
               "pip install \"spectralsplats[farm]\" (or -e \".[farm]\" in a checkout)",
               file=sys.stderr)
-        return EXIT_INVALID
+        return ExitCode.INVALID
     real_stdout, sys.stdout = sys.stdout, sys.stderr  # Ray's own messages go to stderr
     try:
         outcomes = run_batch(folders, address=args.address, retries=args.retries,
@@ -94,4 +94,4 @@ def run(args) -> int:
     failed = [o for o in outcomes if not hasattr(o, "frames_done")]
     print(f"spectralsplats batch: {len(outcomes) - len(failed)} of {len(outcomes)} shots "
           "complete", file=sys.stderr)
-    return EXIT_FAILED if failed else EXIT_COMPLETE
+    return ExitCode.FAILED if failed else ExitCode.COMPLETE

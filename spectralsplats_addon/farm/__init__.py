@@ -10,8 +10,8 @@ bpy-free and torch-free: torch loads only in the worker processes the tasks star
 from .shots import ShotListError, find_shots, read_shot_list, write_shot_list
 from .shot_task import ShotInterrupted, ShotInvalid, ShotOutcome, track_shot
 
-__all__ = ["find_shots", "read_shot_list", "write_shot_list", "ShotListError", "track_shot", "ShotOutcome", "ShotInvalid",
-           "ShotInterrupted", "run_batch"]
+__all__ = ["find_shots", "read_shot_list", "write_shot_list", "ShotListError", "track_shot",
+           "ShotOutcome", "ShotInvalid", "ShotInterrupted", "run_batch"]
 
 
 def run_batch(*args, **kwargs):

@@ -32,10 +32,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..engine.atomic import open_new
-from ..engine.worker.main import EXIT_COMPLETE, EXIT_INVALID
+from ..engine.errors import SpectralSplatsError
+from ..engine.vocabulary import EventKind, ExitCode
 from ..engine.worker.output import LOCK_FILE
 
 EVENTS_LOG = "farm.log"
+ATTEMPT = "attempt"  # farm.log's line before each run's worker events
 WORKER_LOG = "worker.log"  # blender/worker_process.LOG_FILE: the worker's stderr, as there
 
 
@@ -54,7 +56,7 @@ class ShotOutcome:
         return asdict(self)
 
 
-class ShotInvalid(ValueError):
+class ShotInvalid(SpectralSplatsError, ValueError):
     """The shot's job is invalid (worker exit 2): not retried. The message is the worker's."""
 
     def __init__(self, folder: str, message: str):
@@ -65,7 +67,7 @@ class ShotInvalid(ValueError):
         return (type(self), (self.folder, self.message))
 
 
-class ShotInterrupted(RuntimeError):
+class ShotInterrupted(SpectralSplatsError, RuntimeError):
     """The worker stopped before the shot was complete (exit 3, 4 or killed): retried; the
     next attempt resumes from the frames saved."""
 
@@ -103,7 +105,7 @@ def track_shot(folder, python: str | None = None) -> ShotOutcome:
     last: dict = {}
     started: dict = {}
     with open_log(folder / EVENTS_LOG) as events, open_new(folder / WORKER_LOG) as errors:
-        events.write(json.dumps({"event": "attempt", "host": socket.gethostname(),
+        events.write(json.dumps({"event": ATTEMPT, "host": socket.gethostname(),
                                  "pid": os.getpid(), "utc": time.time()}) + "\n")
         events.flush()
         process = subprocess.Popen(
@@ -119,17 +121,18 @@ def track_shot(folder, python: str | None = None) -> ShotOutcome:
             if not isinstance(event, dict):
                 continue
             last = event
-            if event.get("event") == "started":
+            if event.get("event") == EventKind.STARTED:
                 started = event
         code = process.wait()
-    if code == EXIT_COMPLETE and last.get("event") == "finished" and last.get("complete"):
+    if code == ExitCode.COMPLETE and last.get("event") == EventKind.FINISHED \
+            and last.get("complete"):
         return ShotOutcome(folder=str(folder), result=last["result"],
                            frames_done=int(last["frames_done"]),
                            resumed_frames=int(started.get("resumed_frames", 0)),
                            seconds=float(last["seconds"]))
-    message = last.get("message") if last.get("event") == "error" else None
+    message = last.get("message") if last.get("event") == EventKind.ERROR else None
     lock_only = [path for path, _ in last.get("problems") or []] == [LOCK_FILE]
-    if code == EXIT_INVALID and not lock_only:
+    if code == ExitCode.INVALID and not lock_only:
         raise ShotInvalid(str(folder), message or f"the worker exited {code} (see {WORKER_LOG})")
     why = f"killed by signal {-code}" if code < 0 else f"the worker exited {code}"
     raise ShotInterrupted(str(folder), f"{why}{': ' + message if message else ''}; a retry "

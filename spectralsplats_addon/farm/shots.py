@@ -13,11 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..engine.atomic import atomic_file
+from ..engine.errors import SpectralSplatsError
 
 JOB_FILE = "job.json"  # engine.job.folder.JOB_FILE, without importing the engine's numpy side
 
 
-class ShotListError(ValueError):
+class ShotListError(SpectralSplatsError, ValueError):
     """Shots that cannot be run; ``problems`` lists (path, what is wrong and the fix)."""
 
     def __init__(self, problems: list[tuple[str, str]]):
