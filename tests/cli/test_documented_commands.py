@@ -127,6 +127,8 @@ NOT_RUN = {
         ("<Output> is the Track panel's Output folder", "spectralsplats batch shots/ "
          "--local-cpus 3 (tests/farm); tests/blender/test_farm_operators.py writes shots.txt"),
     'pip install -e ".[farm]"': ("installs from the package index (network)", None),
+    "python scripts/openjd_local_probe.py --openjd OPENJD":
+        ("needs openjd-cli, which is no dependency of the project (a design probe)", HELP),
     "spectralsplats track": ("the command's name in a sentence", None),
     "spectralsplats COMMAND --help": ("COMMAND is each command", "spectralsplats track --help, "
                                       "render --help, example --help, eval --help"),
