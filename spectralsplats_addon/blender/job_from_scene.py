@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engine.errors import TrackInputError
-from ..engine.job import Job, JobAsset, JobFrame, JobSettings, JobSource, write_job
+from ..engine.job import Job, JobAsset, JobFrame, JobMatte, JobSettings, JobSource, write_job
 from ..engine.rig import Rig, build_rig
 from .armature_rig import BONE_PREFIX, bone_name, find_rig
 from .camera_data import blender_camera_from_object
@@ -151,7 +151,13 @@ def job_settings(settings) -> JobSettings:
     config = {"iterations": int(settings.iterations)} if settings.iterations > 0 else {}
     return JobSettings(model=settings.model, loss=settings.loss, preset=settings.preset,
                        device=settings.device,
-                       resolution=int(settings.resolution) or None, config=config)
+                       resolution=int(settings.resolution) or None, config=config,
+                       background=settings.background, appearance=settings.appearance)
+
+
+def _source(frame) -> JobSource:
+    """A StripFrame as the job's source: a movie frame or an image file."""
+    return JobSource(frame.path, frame.index if frame.kind == "movie" else None)
 
 
 def job_folder_name(obj) -> str:
@@ -176,10 +182,16 @@ def build_job(context, inputs, settings) -> tuple[Job, object, Rig]:
                               f"{len(splats)}: rig it again")
     footage = strip_frames(inputs.strip, inputs.first, inputs.last)
     camera, cameras = frame_cameras(inputs.camera, scene, [f.scene_frame for f in footage])
-    frames = [JobFrame(scene_frame=f.scene_frame,
-                       source=JobSource(f.path, f.index if f.kind == "movie" else None),
-                       camera=cam)
-              for f, cam in zip(footage, cameras)]
+    mattes = plates = [None] * len(footage)
+    if inputs.matte_strip is not None:  # the matte strip's own timing: its offsets honoured
+        mattes = [JobMatte(_source(f), settings.matte_channel)
+                  for f in strip_frames(inputs.matte_strip, inputs.first, inputs.last)]
+    if inputs.clean_plate_strip is not None:
+        plates = [_source(f) for f in strip_frames(inputs.clean_plate_strip, inputs.first,
+                                                   inputs.last)]
+    frames = [JobFrame(scene_frame=f.scene_frame, source=_source(f), matte=matte, camera=cam,
+                       clean_plate=plate)
+              for f, cam, matte, plate in zip(footage, cameras, mattes, plates)]
     meta = {"object": obj.name, "strip": inputs.strip.name, "camera": inputs.camera.name,
             "blend": context.blend_data.filepath}
     job = Job(asset=JobAsset(matrix_world=rest_matrix_world(obj)), camera=camera,

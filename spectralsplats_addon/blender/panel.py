@@ -79,12 +79,32 @@ class SPECTRALSPLATS_PT_main(Panel):
         sub.enabled = not settings.use_strip_range
         sub.prop(settings, "frame_start")
         sub.prop(settings, "frame_end")
+        draw_plate(box, settings, context.scene.sequence_editor)
         for name in ("model", "loss", "preset", "iterations", "resolution", "device",
                      "output_dir", "bake"):
             box.prop(settings, name)
         box.operator(SPECTRALSPLATS_OT_check_inputs.bl_idname, icon="CHECKMARK")
         draw_track_controls(box, context.window_manager)
         layout.operator("spectralsplats.bake", icon="KEYINGSET")
+
+
+def draw_plate(layout, settings, editor) -> None:
+    """Matte, background and colour match; the warning when nothing tells the object from
+    its background (track_settings.plate_warning)."""
+    from .track_settings import plate_warning
+
+    col = layout.column(align=True)
+    col.prop(settings, "matte")
+    if settings.matte == "STRIP" and editor is not None:
+        col.prop_search(settings, "matte_strip", editor, all_strips_name(editor))
+        col.prop(settings, "matte_channel")
+    col.prop(settings, "background")
+    if settings.background == "clean_plate" and editor is not None:
+        col.prop_search(settings, "clean_plate_strip", editor, all_strips_name(editor))
+    col.prop(settings, "appearance")
+    warning = plate_warning(settings)
+    if warning:
+        col.label(text=warning, icon="ERROR")
 
 
 def draw_track_controls(layout, wm) -> None:

@@ -47,6 +47,7 @@ class TrackSession:
         self.psnr: dict[int, float] = {}  # scene frame -> final PSNR (dB)
         self.finished: dict | None = None  # the worker's "finished" event
         self.error: dict | None = None     # the worker's "error" event
+        self.plate: dict | None = None     # the worker's "plate" event (docs/job-format.md)
         self.messages: list[tuple[str, str]] = []  # (level, text) of every report
         self.counts: Counter = Counter()   # events received, by kind
         self._report = report
@@ -79,6 +80,11 @@ class TrackSession:
             self.status = f"Tracking {self.frame_count} frames on {event.get('device', '?')}" + \
                 (f" (resuming after {resumed})" if resumed else "")
             self.echo(self.status)
+        elif kind == EventKind.PLATE:
+            self.plate = event
+            if event.get("warning"):  # neither a matte nor a background: say so, once
+                self.report("WARNING", event["warning"])
+                self.echo(f"warning: {event['warning']}")
         elif kind == EventKind.FRAME_STARTED:
             self.status = f"Frame {event['frame']} ({event['index'] + 1}/{event['count']})"
         elif kind == EventKind.PROGRESS:

@@ -24,6 +24,24 @@ MODELS = enum_items(MODEL_TEXT)
 LOSSES = enum_items(LOSS_TEXT)
 PRESETS = enum_items(PRESET_TEXT)
 DEVICES = enum_items(DEVICE_TEXT)
+MATTES = (("OWN", "Strip's Alpha", "The strip's own alpha channel, where it has one"),
+          ("STRIP", "Matte Strip", "A second movie or image strip, with its own timing: its "
+                                   "alpha or its luminance (white = object)"))
+MATTE_CHANNELS = (("auto", "Auto", "The matte's alpha where it has one, else its luminance"),
+                  ("alpha", "Alpha", "The matte's alpha channel"),
+                  ("luminance", "Luminance", "The matte's brightness: white = object"))
+BACKGROUNDS = (("auto", "Auto", "The clean plate if one is given; else, for footage with "
+                                "neither alpha nor matte, an estimate from the clip where it "
+                                "is reliable"),
+               ("colour", "None", "The footage as it is (a render over a colour)"),
+               ("clean_plate", "Clean Plate", "A strip of the background alone: the render is "
+                                              "composited over it"),
+               ("estimate", "Estimate from Clip", "The per-pixel median of the clip: a "
+                                                  "locked-off camera"))
+APPEARANCES = (("auto", "Auto", "Per clip, except for footage with its own alpha"),
+               ("off", "Off", "The render's colours as they are"),
+               ("clip", "Per Clip", "One gain and offset per colour channel for the clip"),
+               ("frame", "Per Frame", "One gain and offset per frame, kept smooth in time"))
 
 
 def _is_splat(self, obj):
@@ -58,6 +76,19 @@ class SpectralSplatsTrackSettings(PropertyGroup):
                                description="Folder for the tracking job and its result (default: "
                                            "beside the .blend, or a temporary folder if unsaved)")
     bake: BoolProperty(name="Bake When Done", default=True)
+    matte: EnumProperty(name="Matte", items=MATTES, default="OWN",
+                        description="What tells the object from its background")
+    matte_strip: StringProperty(name="Matte Strip",
+                                description="The movie or image strip holding the matte")
+    matte_channel: EnumProperty(name="Channel", items=MATTE_CHANNELS, default="auto")
+    background: EnumProperty(name="Background", items=BACKGROUNDS, default="auto",
+                             description="What the render is composited over")
+    clean_plate_strip: StringProperty(name="Clean Plate",
+                                      description="The strip of the background alone (a "
+                                                  "still image strip for a locked-off camera)")
+    appearance: EnumProperty(name="Colour Match", items=APPEARANCES, default="auto",
+                             description="A colour transform of the render, optimised with "
+                                         "the motion: the plate's exposure and white balance")
 
 
 @dataclass
@@ -68,6 +99,17 @@ class TrackInputs:
     first: int
     last: int
     output_dir: str
+    matte_strip: object = None        # bpy.types.Strip or None
+    clean_plate_strip: object = None  # bpy.types.Strip or None
+
+
+def plate_warning(settings) -> str | None:
+    """The panel's warning when nothing tells the object from its background (a strip
+    without alpha then tracks poorly), else None."""
+    if settings.matte == "OWN" and settings.background in ("auto", "colour"):
+        return ("No matte and no background: if the strip has no alpha, its background can "
+                "pull the tracker away. Give a Matte Strip, a Clean Plate or Estimate from Clip")
+    return None
 
 
 def output_folder(settings) -> str:
@@ -101,7 +143,16 @@ def resolve_inputs(context, settings) -> TrackInputs:
                          f"there is no strip named {settings.strip!r} in this scene's sequencer")
     first, last = strip_range(strip) if settings.use_strip_range else \
         (settings.frame_start, settings.frame_end)
-    return TrackInputs(target, camera, strip, first, last, output_folder(settings))
+    extra = {}
+    for field, name, wanted in (("matte_strip", "Matte Strip", settings.matte == "STRIP"),
+                                ("clean_plate_strip", "Clean Plate",
+                                 settings.background == "clean_plate")):
+        if wanted:
+            extra[field] = find_strip(editor, getattr(settings, field))
+            if extra[field] is None:
+                raise StripError(f"{name}: no strip named {getattr(settings, field)!r} in this "
+                                 f"scene's sequencer; pick the strip in the Track panel")
+    return TrackInputs(target, camera, strip, first, last, output_folder(settings), **extra)
 
 
 classes = (SpectralSplatsTrackSettings,)

@@ -45,6 +45,14 @@ def event_text(event: dict) -> str | None:
             if resumed else ""
         return (f"tracking {event['frames']} frames: model {event['model']}, loss "
                 f"{event['loss']}, device {event['device']}{again}")
+    if kind == EventKind.PLATE:
+        text = (f"plate: the render goes over the {event['background'].replace('_', ' ')}, "
+                f"colour transform {event['appearance']}")
+        if event.get("estimate"):
+            text += f"; {event['estimate']}"
+        if event.get("warning"):
+            text += f"\nwarning: {event['warning']}"
+        return text
     if kind == EventKind.FRAME_FINISHED:
         psnr = event.get("psnr")
         psnr_text = "" if psnr is None else f", PSNR {psnr:.2f} dB"

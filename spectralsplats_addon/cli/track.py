@@ -14,6 +14,13 @@ again resumes them. Exit codes as the worker's: 0 complete, 2 bad arguments or i
 lens, sensor_width, sensor_height, sensor_fit, resolution_x, resolution_y, ...), or a
 job.json whose camera to use. --frames A-B are scene frames; frame A is footage index 0
 (or --first-index).
+
+A plate (a photograph of the object in front of its background, no alpha) is tracked best
+with a matte (--matte) or a known background: a clean plate (--clean-plate, or --background
+PATH; one image for a locked-off camera, or a movie or sequence like --video) or one
+estimated from the clip (--estimate-background, a locked-off camera). With neither, a warning
+says so before tracking starts (docs/command-line.md, "Plates"). `spectralsplats preview`
+shows what tracking will compare for one frame.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..engine.errors import SpectralSplatsError
+from ..engine.job.schema import APPEARANCES, MATTE_CHANNELS
 from ..engine.vocabulary import DEVICES, LOSSES, MODELS, PRESETS, EventKind
 
 HELP = "track an asset (.ply) against a video or image sequence; writes a result folder"
@@ -45,6 +53,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--matte", metavar="PATH",
                         help="alpha for each frame: a movie, folder or pattern like --video "
                              "(white = object, or its alpha channel)")
+    parser.add_argument("--matte-channel", choices=MATTE_CHANNELS, default="auto",
+                        help="what in the matte is the object: its alpha channel, its "
+                             "luminance (white = object), or auto: alpha where it has one "
+                             "(default auto)")
+    parser.add_argument("--clean-plate", metavar="PATH",
+                        help="the background alone: one image (a locked-off camera) or a "
+                             "movie, folder or pattern like --video, at the footage's size")
+    parser.add_argument("--estimate-background", action="store_true",
+                        help="estimate the background from the clip (per-pixel temporal "
+                             "median; a locked-off camera and at least 3 frames)")
+    parser.add_argument("--appearance", choices=APPEARANCES, default="auto",
+                        help="colour transform of the render (per-channel gain and offset) "
+                             "optimised with the motion: one for the clip, one per frame, "
+                             "off, or auto: off for footage with its own alpha, else clip "
+                             "(default auto)")
     parser.add_argument("--camera", required=True, metavar="JSON",
                         help="the camera as job.json's \"camera\" fields (Blender camera data)")
     parser.add_argument("--object-matrix", metavar="JSON",
@@ -69,9 +92,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="optimisation steps per frame (overrides the preset)")
     parser.add_argument("--control-points", type=int, default=512, metavar="P",
                         help="rig control points (default 512; fewer for small assets)")
-    parser.add_argument("--background", default="0,0,0", metavar="R,G,B",
+    parser.add_argument("--background", default="0,0,0", metavar="R,G,B|PATH",
                         help="colour the footage's alpha and the renders are composited over, "
-                             "in [0, 1] (default 0,0,0)")
+                             "in [0, 1] (default 0,0,0); or a clean plate's path, as "
+                             "--clean-plate")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     parser.add_argument("--out", metavar="DIR",
                         help="the job and result folder (default ./spectralsplats_out/<asset>)")
@@ -113,8 +137,45 @@ def parse_background(text: str) -> tuple[float, float, float]:
         values = ()
     if len(values) != 3 or not all(0.0 <= v <= 1.0 for v in values):
         raise UsageError(f"--background {text!r}: expected three numbers in [0, 1], e.g. "
-                         "0.5,0.5,0.5")
+                         "0.5,0.5,0.5, or the path of a clean plate (no such file)")
     return values
+
+
+def is_colour(text: str) -> bool:
+    """Whether --background names a colour (R,G,B) rather than a clean plate's path."""
+    return not Path(text).exists() and "," in text
+
+
+def plate_choice(args) -> tuple[tuple[float, float, float], str | None, str]:
+    """(background colour, clean plate spec or None, settings.background) from --background,
+    --clean-plate and --estimate-background; UsageError for two backgrounds at once."""
+    colour, plate = (0.0, 0.0, 0.0), args.clean_plate
+    if is_colour(args.background):
+        colour = parse_background(args.background)
+    elif plate is not None:
+        raise UsageError(f"--background {args.background} and --clean-plate {plate}: give the "
+                         "clean plate once")
+    else:
+        plate = args.background
+    if plate is not None and args.estimate_background:
+        raise UsageError("--estimate-background and a clean plate: give one background, the "
+                         "clean plate (known) or the estimate (from the clip)")
+    mode = "clean_plate" if plate else ("estimate" if args.estimate_background else "auto")
+    return colour, plate, mode
+
+
+def clean_plate_sources(spec: str, indices: list[int]):
+    """One JobSource per footage index: the same image for a still, else like --video."""
+    from ..engine.job import JobSource
+    from ..engine.video.sequence_files import IMAGE_SUFFIXES
+
+    path = Path(spec)
+    if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+        return [JobSource(str(path.resolve()))] * len(indices)
+    if not path.exists() and "%" not in spec and "#" not in spec and "*" not in spec:
+        raise UsageError(f"--clean-plate {spec}: no such file or folder; give an image, a "
+                         "movie, a folder of images or a pattern like frame_%04d.png")
+    return footage_sources(spec, indices, "--clean-plate")
 
 
 def read_json_argument(text: str, option: str):
@@ -227,7 +288,10 @@ def build_job(args):
         sources = footage_sources(args.video, indices, "--video")
     with reading("--matte", args.matte):
         mattes = footage_sources(args.matte, indices, "--matte") if args.matte else None
-    background = parse_background(args.background)
+    with reading("--background", args.background):
+        background, plate, mode = plate_choice(args)
+    with reading("--clean-plate", plate):
+        plates = clean_plate_sources(plate, indices) if plate else [None] * len(indices)
     with reading("--camera", args.camera):
         camera = read_json_argument(args.camera, "--camera")
     if isinstance(camera, dict) and isinstance(camera.get("camera"), dict):
@@ -238,11 +302,13 @@ def build_job(args):
     if isinstance(matrix, dict) and "matrix_world" in matrix:
         matrix = matrix["matrix_world"]
     config = {} if args.iterations is None else {"iterations": args.iterations}
-    frames = [JobFrame(f, source, None if mattes is None else JobMatte(mattes[i]), background)
+    frames = [JobFrame(f, source, None if mattes is None else
+                       JobMatte(mattes[i], args.matte_channel), background,
+                       clean_plate=plates[i])
               for i, (f, source) in enumerate(zip(scene_frames, sources))]
     settings = JobSettings(model=args.model, loss=args.loss, preset=args.preset,
                            device=args.device, resolution=args.resolution, config=config,
-                           seed=args.seed)
+                           seed=args.seed, background=mode, appearance=args.appearance)
     data = Job(asset=JobAsset(), camera=_placeholder_camera(), frames=frames,
                settings=settings).to_dict()
     data["camera"], data["asset"]["matrix_world"] = camera, matrix  # validated as given

@@ -129,6 +129,15 @@ class TrackingConfig:
         "temporal smoothness weight on control-point motion between frames",
         1e-3)
 
+    # -- appearance: the render's colours meet a plate's through a per-channel gain and
+    #    offset optimised with the motion (engine/track/appearance.py) ------------------------
+    lr_appearance: float = _doc(
+        "the colour transform's log-gain and offset (per channel)", 1e-2)
+    appearance_temporal_weight: float = _doc(
+        "weight of the squared change of a per-frame colour transform (log-gain and "
+        "offset) from the previous frame's; the image losses are of order 1e-3 to 1e-1",
+        1e-2)
+
     # -- joint optimisation of the mlp model over all frames (iterations x frames steps) --
     mlp_unlock_fraction: float = _doc(
         "fraction of the mlp run over which frames are unlocked one after another (frame 0 "
@@ -184,11 +193,12 @@ class TrackingConfig:
         if not 0 <= self.dssim_weight <= 1:
             raise ConfigError(f"dssim_weight must lie in [0, 1], got {self.dssim_weight}")
         for name in ("dc_weight", "spectral_weight_in_spatial_phase", "arap_weight",
-                     "temporal_weight"):
+                     "temporal_weight", "appearance_temporal_weight"):
             _check_finite(name, getattr(self, name))
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")
-        for name in ("lr_translation", "lr_rotation", "lr_control_points", "lr_mlp"):
+        for name in ("lr_translation", "lr_rotation", "lr_control_points", "lr_mlp",
+                     "lr_appearance"):
             _check_finite(name, getattr(self, name))
             if not 0 < getattr(self, name) <= MAX_LEARNING_RATE:
                 raise ConfigError(f"learning rate {name} must be above 0 and at most "

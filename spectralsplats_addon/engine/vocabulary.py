@@ -46,6 +46,7 @@ class EventKind(StrEnum):
     """The ``"event"`` field of the worker's JSON lines (docs/job-format.md, "The worker")."""
 
     STARTED = "started"
+    PLATE = "plate"   # how the plate is compared, and the warning when nothing is given
     FRAME_STARTED = "frame_started"
     PROGRESS = "progress"
     FRAME_FINISHED = "frame_finished"

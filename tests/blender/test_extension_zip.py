@@ -5,7 +5,6 @@ the installed operators, whose worker runs the installed engine."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -17,16 +16,12 @@ from pathlib import Path
 import bpy
 import pytest
 
+from support.extension_build import load_build_script
+
 ROOT = Path(__file__).resolve().parents[2]
 DONUT = ROOT.parent / "shared" / "data" / "real_splats" / "donut.ply"
 
 
-def load_build_script():
-    spec = importlib.util.spec_from_file_location("build_extension",
-                                                  ROOT / "scripts" / "build_extension.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 INSTALL_AND_IMPORT = textwrap.dedent("""

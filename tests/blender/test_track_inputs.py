@@ -84,3 +84,38 @@ def test_check_inputs_gives_a_clear_error(scene_with_splats, tmp_path, problem, 
         settings.model = "direct"
     with pytest.raises(RuntimeError, match=message):
         bpy.ops.spectralsplats.check_inputs()
+
+
+def test_a_matte_strip_and_a_clean_plate_go_into_the_job(scene_with_splats, tmp_path):
+    """A matte movie strip with its own timing (started later, trimmed) and a still clean
+    plate strip: every frame of the job gets the matte frame its strip shows at that scene
+    frame, the channel, and the clean plate; the panel's warning goes once either is given."""
+    from spectralsplats_addon.blender.job_from_scene import build_job
+    from spectralsplats_addon.blender.track_settings import plate_warning, resolve_inputs
+
+    editor = scene_with_splats.sequence_editor_create()
+    editor.strips.new_movie("clip", str(write_index_movie(tmp_path / "clip.mp4", frames=12)),
+                            1, 1)
+    matte = editor.strips.new_movie(
+        "matte", str(write_index_movie(tmp_path / "matte.mp4", frames=20, matte=True)), 2, -4)
+    matte.frame_offset_start = 2            # shows from scene frame -2: movie frame f + 5
+    plate = write_index_sequence(tmp_path / "plate", frames=1)[0]
+    still = editor.strips.new_image("plate", str(plate), 3, 1)
+    still.frame_final_duration = 12
+    settings = scene_with_splats.spectralsplats_track
+    settings.strip, settings.model = "clip", "rigid"
+    assert plate_warning(settings) is not None
+    settings.matte, settings.matte_strip, settings.matte_channel = "STRIP", "matte", "luminance"
+    settings.background, settings.clean_plate_strip = "clean_plate", "plate"
+    settings.appearance = "frame"
+    assert plate_warning(settings) is None
+    inputs = resolve_inputs(bpy.context, settings)
+    job, _, _ = build_job(bpy.context, inputs, settings)
+    assert [(f.scene_frame, f.source.index, f.matte.source.index, f.matte.channel)
+            for f in job.frames[:3]] == [(1, 0, 5, "luminance"), (2, 1, 6, "luminance"),
+                                         (3, 2, 7, "luminance")]
+    assert {f.clean_plate.path for f in job.frames} == {str(plate)}
+    assert (job.settings.background, job.settings.appearance) == ("clean_plate", "frame")
+    settings.matte_strip = "nowhere"
+    with pytest.raises(StripError, match="Matte Strip: no strip named 'nowhere'"):
+        resolve_inputs(bpy.context, settings)

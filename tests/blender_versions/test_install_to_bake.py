@@ -13,7 +13,6 @@ within 1e-3 rad.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -33,6 +32,8 @@ from spectralsplats_addon.engine.result import TrackResult
 from spectralsplats_addon.engine.rig import build_rig
 from spectralsplats_addon.engine.splats import Splats
 from spectralsplats_addon.lab.synthetic import make_synthetic_splats
+
+from support.extension_build import load_build_script
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("install_to_bake.py")
@@ -61,12 +62,6 @@ def blender_python(version: str) -> Path:
     return python
 
 
-def load_build_script():
-    spec = importlib.util.spec_from_file_location("build_extension",
-                                                  ROOT / "scripts" / "build_extension.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

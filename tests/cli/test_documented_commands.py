@@ -49,6 +49,12 @@ TRACK_DONUT = "spectralsplats track --asset donut.ply --video plate.mp4 --camera
 TRACK_PROP = "spectralsplats track --asset prop.ply --video plates/prop_####.png --frames " \
              "1001-1048 --first-index 1 --background 0.18,0.18,0.18 --camera camera.json " \
              "--model rigid --preset fast --out shots/prop"
+TRACK_PLATE = "spectralsplats track --asset prop.ply --video plates/prop_####.png --clean-plate " \
+              "plates/clean.png --frames 1-48 --appearance frame --camera camera.json --out " \
+              "shots/prop_plate"
+PREVIEW = "spectralsplats preview --asset prop.ply --video plates/prop_####.png --clean-plate " \
+          "plates/clean.png --camera camera.json --frame 12 --out shots/prop_plate"
+PLATES = "python scripts/eval_plates.py --out out/plates {}--conditions {} --directions 1"
 WORKER = "python -m spectralsplats_addon.engine.worker JOB_DIR"
 EVAL = "spectralsplats eval --assets {} --radii 0 0.5 1 1.5 --directions 2 --frames 8 --size 64 " \
        "--fill 0.2 --control-points 48 {}--models direct mlp --losses spectral pixel --preset " \
@@ -69,6 +75,8 @@ RUN = {
     f"{TRACK_DONUT} --out shot": "test_track_and_render",
     f"{TRACK_DONUT} --model direct --preset fast --out shots/donut": "test_track_and_render",
     TRACK_PROP: "test_track_and_render",
+    TRACK_PLATE: "test_track_and_render",
+    PREVIEW: "test_track_and_render",
     "spectralsplats render --job shots/donut --out shots/donut/preview.mp4":
         "test_track_and_render",
     "spectralsplats render --job shots/prop --out shots/prop/frames/ --no-side-by-side":
@@ -119,7 +127,8 @@ NOT_RUN = {
     "plate.mp4 --out tracked.blend": (NO_BLENDER, HEADLESS_RUN),
     "blender -b scene.blend --python scripts/headless_track.py -- --object donut --video "
     "plate.mp4 --frames 1-48 --preset fast --out tracked.blend": (NO_BLENDER, HEADLESS_RUN),
-    "spectralsplats track | render | example | eval | batch": ("a list of the commands", None),
+    "spectralsplats track | preview | render | example | eval | batch": ("a list of the "
+                                                                     "commands", None),
     "spectralsplats batch": ("the command's name in a sentence", None),
     "spectralsplats batch shot_list.txt --address auto --retries 3":
         ("needs a running Ray cluster, which the test machine lacks", HELP),
@@ -147,11 +156,21 @@ NOT_RUN = {
     "python scripts/bench_step.py --size 128 --repeats 30": (SLOW, HELP),
     "python scripts/sweep_fast_preset.py": (SLOW, HELP),
     "python scripts/eval_rigid_shift.py": (SLOW, HELP),
+    "python scripts/eval_plates.py": (SLOW, "python scripts/eval_plates.py --quick "
+                                            "(tests/engine/test_plates.py)"),
     "python scripts/figure2_pulse.py": (SLOW, HELP),
     ".venv/bin/python scripts/measure_render_memory.py --splats 200000 --size 512":
         ("measures the memory of a 200,000-splat render for minutes", HELP),
     EVAL.format("articulated", "", "articulated"): (SLOW, HELP),
     EVAL.format("donut", "--donut-splats 4000 ", "donut"): (SLOW, HELP),
+    PLATES.format("--assets donut ", "locked:same locked:changed"): (SLOW, HELP),
+    PLATES.format("--append --assets donut ", "panning:changed --knowledge clean_plate "
+                  "estimate raw"): (SLOW, HELP),
+    PLATES.format("--append --assets articulated ", "locked:changed --knowledge matte "
+                  "clean_plate estimate raw"): (SLOW, HELP),
+    "python scripts/eval_plates.py --report --out out/plates --figure docs/figures/plates.png":
+        ("reads the three runs above and rewrites docs/figures/plates.png",
+         "python scripts/eval_plates.py --quick (tests/engine/test_plates.py)"),
     "spectralsplats eval --from-json out/shift_sequence/articulated/shift_sequence.json "
     "out/shift_sequence/donut/shift_sequence.json --out out/shift_sequence --results "
     "docs/results.md": ("reads the two runs above and rewrites docs/results.md", HELP),
@@ -307,6 +326,8 @@ def inputs(tmp_path_factory) -> Path:
     rgba = np.round(np.dstack([np.clip(straight, 0, 1), out.alpha.numpy()]) * 255)
     for i in range(49):
         Image.fromarray(rgba.astype(np.uint8)).save(folder / "plates" / f"prop_{i + 1:04d}.png")
+    clean = np.random.default_rng(0).uniform(0, 255, (FOOTAGE[1], FOOTAGE[0], 3))
+    Image.fromarray(clean.astype(np.uint8)).save(folder / "plates" / "clean.png")
     return folder
 
 
@@ -328,7 +349,7 @@ def test_the_help_and_the_bare_command(tmp_path):
     assert done.returncode == 0, done.stderr
     bare = run("python -m spectralsplats_addon", tmp_path)
     assert bare.returncode == 2  # no command: the usage, naming the commands
-    for name in ("track", "render", "example", "eval"):
+    for name in ("track", "preview", "render", "example", "eval"):
         assert name in done.stdout and name in bare.stderr
         helped = run(f"spectralsplats {name} --help", tmp_path)  # spectralsplats COMMAND --help
         assert helped.returncode == 0 and "usage:" in helped.stdout, helped.stderr
@@ -344,6 +365,13 @@ def test_track_and_render(inputs):
     run_to_first_frame(TRACK_PROP, inputs, 1001)
     partial = TrackResult.load(inputs / "shots" / "prop" / "result.npz")
     assert partial.frames.tolist() == [1001] and partial.model == "rigid"
+    run_to_first_frame(TRACK_PLATE, inputs, 1)
+    plate = TrackResult.load(inputs / "shots" / "prop_plate" / "result.npz")
+    assert plate.extra["appearance.gain"].shape == (1, 3)
+    done = run(PREVIEW, inputs)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str((inputs / "shots" / "prop_plate" /
+                                       "preview_12.png").resolve())
 
     done = run("spectralsplats render --job shots/donut --out shots/donut/preview.mp4", inputs)
     assert done.returncode == 0, done.stderr

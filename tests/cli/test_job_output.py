@@ -5,7 +5,6 @@ checked before any work; a stale .part goes; two workers cannot run one job."""
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -19,13 +18,9 @@ from spectralsplats_addon.engine.worker import main as worker
 from spectralsplats_addon.engine.worker.output import LOCK_FILE, JobLock
 from spectralsplats_addon.engine.worker.run_job import run_job
 
-from support.moving_clip import ROOT, MovingClip, write_clip_job
+from support.moving_clip import ROOT, MovingClip, worker_command, write_clip_job
 
 ITERATIONS = 2
-
-
-def worker_command(folder) -> list[str]:
-    return [sys.executable, "-m", "spectralsplats_addon.engine.worker", str(folder)]
 
 
 @pytest.fixture(scope="module")

@@ -188,6 +188,14 @@ def test_importing_the_job_package_loads_neither_torch_nor_bpy():
 
 # -- every kind of wrong field, named by its path ------------------------------------------------
 
+def _both(first, second):
+    """Two changes to job.json data, one after the other."""
+    def change(data):
+        first(data)
+        second(data)
+    return change
+
+
 def _set(path: str, value):
     """A change to job.json data: set the field at a dotted/indexed path."""
     keys = [int(k) if k.isdigit() else k for k in re.findall(r"[^.\[\]]+", path)]
@@ -239,7 +247,19 @@ FIELD_CASES = {
                              "expected an integer of at least 16 or null, got 8"),
     "unknown field": (_set("frames[1].sorce", {}), "frames[1].sorce",
                       "unknown field; allowed fields here: scene_frame, source, matte, "
-                      "background, camera"),
+                      "background, clean_plate, camera"),
+    "bad background mode": (_set("settings.background", "median"), "settings.background",
+                            'expected one of "auto", "colour", "clean_plate", "estimate", '
+                            'got "median"'),
+    "bad appearance mode": (_set("settings.appearance", "gain"), "settings.appearance",
+                            'expected one of "auto", "off", "clip", "frame", got "gain"'),
+    "estimate from too few frames": (_both(_set("settings.background", "estimate"),
+                                           lambda data: data["frames"].__delitem__(slice(2))),
+                                     "settings.background", '"estimate" needs at least 3 '
+                                     "frames"),
+    "clean plate missing": (_set("settings.background", "clean_plate"),
+                            "frames[0].clean_plate", 'settings.background is "clean_plate" '
+                            "but this frame has none"),
     "unknown top-level field": (_set("output", {}), "output",
                                 "unknown field; allowed fields here: version, asset, camera, "
                                 "frames, settings, outputs, meta"),

@@ -120,7 +120,8 @@ class TestConfig:
     def test_unknown_setting_is_named(self):
         with pytest.raises(ConfigError, match=r"unknown tracking setting\(s\) warmup; known "
                                               r"settings: align_first_frame, align_iterations, "
-                                              r"alpha_start, arap_weight"):
+                                              r"alpha_start, appearance_temporal_weight, "
+                                              r"arap_weight"):
             TrackingConfig.from_dict({"warmup": 0.1})
 
     @pytest.mark.parametrize("changes, message", [

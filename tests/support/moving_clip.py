@@ -3,6 +3,7 @@ folder for it: the worker and command-line tests track it."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +104,8 @@ def write_clip_job(folder: Path, clip: MovingClip, movie: Path, iterations: int 
                                            "align_iterations": ALIGN_ITERATIONS}))
     write_job(folder, job, clip.splats.to_numpy(), clip.rig)
     return folder
+
+
+def worker_command(folder, *extra) -> list[str]:
+    """The command that runs the worker on a job folder, in this interpreter."""
+    return [sys.executable, "-m", "spectralsplats_addon.engine.worker", str(folder), *extra]

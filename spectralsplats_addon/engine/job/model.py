@@ -68,13 +68,15 @@ class JobMatte:
 class JobFrame:
     """One frame to track: Blender's ``scene_frame``, the footage ``source``, an optional
     ``matte``, the ``background`` [3] (linear RGB in [0, 1]) that target and render are
-    composited over, and an optional ``camera`` for this frame (else the job's camera)."""
+    composited over, an optional ``clean_plate`` (the background alone, an image at the
+    footage's size) and an optional ``camera`` for this frame (else the job's camera)."""
 
     scene_frame: int
     source: JobSource
     matte: JobMatte | None = None
     background: tuple[float, float, float] = (0.0, 0.0, 0.0)
     camera: BlenderCamera | None = None
+    clean_plate: JobSource | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "background", tuple(float(c) for c in self.background))
@@ -86,6 +88,8 @@ class JobFrame:
         if self.matte is not None:
             data["matte"] = self.matte.to_dict()
         data["background"] = [float(c) for c in self.background]
+        if self.clean_plate is not None:
+            data["clean_plate"] = self.clean_plate.to_dict()
         if self.camera is not None:
             data["camera"] = camera_to_dict(self.camera)
         return data
@@ -93,11 +97,13 @@ class JobFrame:
     @classmethod
     def from_dict(cls, data: dict) -> "JobFrame":
         matte, camera = data.get("matte"), data.get("camera")
+        plate = data.get("clean_plate")
         return cls(scene_frame=int(data["scene_frame"]),
                    source=JobSource.from_dict(data["source"]),
                    matte=None if matte is None else JobMatte.from_dict(matte),
                    background=tuple(float(c) for c in data.get("background", (0.0,) * 3)),
-                   camera=None if camera is None else camera_from_dict(camera))
+                   camera=None if camera is None else camera_from_dict(camera),
+                   clean_plate=None if plate is None else JobSource.from_dict(plate))
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,8 @@ class JobAsset:
 class JobSettings:
     """How to track. ``config`` holds TrackingConfig fields merged over ``preset``;
     ``resolution`` is the longest side footage and renders are resampled to (None: the
-    footage's own size)."""
+    footage's own size); ``background`` and ``appearance`` say how a plate is compared
+    (docs/job-format.md, "Plates")."""
 
     model: str = "direct"        # "rigid" | "direct" | "mlp"
     loss: str = "spectral"       # "spectral" | "pixel"
@@ -134,6 +141,8 @@ class JobSettings:
     resolution: int | None = 512
     config: dict = field(default_factory=dict)
     seed: int = 0
+    background: str = "auto"     # "auto" | "colour" | "clean_plate" | "estimate"
+    appearance: str = "auto"     # "auto" | "off" | "clip" | "frame"
 
     def tracking_config(self) -> TrackingConfig:
         """The preset with the overrides in ``config`` applied (validated by TrackingConfig)."""
@@ -142,7 +151,8 @@ class JobSettings:
     def to_dict(self) -> dict:
         return {"model": self.model, "loss": self.loss, "preset": self.preset,
                 "device": self.device, "resolution": self.resolution,
-                "config": dict(self.config), "seed": int(self.seed)}
+                "config": dict(self.config), "seed": int(self.seed),
+                "background": self.background, "appearance": self.appearance}
 
     @classmethod
     def from_dict(cls, data: dict) -> "JobSettings":
@@ -153,7 +163,9 @@ class JobSettings:
                    device=str(data.get("device", defaults.device)),
                    resolution=None if resolution is None else int(resolution),
                    config=dict(data.get("config", {})),
-                   seed=int(data.get("seed", defaults.seed)))
+                   seed=int(data.get("seed", defaults.seed)),
+                   background=str(data.get("background", defaults.background)),
+                   appearance=str(data.get("appearance", defaults.appearance)))
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ READABLE_VERSIONS: tuple[int, ...] = (JOB_VERSION,)
 SCHEMA_PATH = Path(__file__).with_name("job.schema.json")
 
 MATTE_CHANNELS = ("auto", "alpha", "luminance")
+BACKGROUNDS = ("auto", "colour", "clean_plate", "estimate")
+APPEARANCES = ("auto", "off", "clip", "frame")
 SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
 
 
@@ -122,6 +124,7 @@ FRAME = Object({
     "source": Field(source(), required=True),
     "matte": Field(source({"channel": Field(Text(enum=MATTE_CHANNELS))})),
     "background": Field(colour()),
+    "clean_plate": Field(source()),
     "camera": Field(CAMERA),
 })
 
@@ -142,6 +145,8 @@ JOB_FIELDS = Object({
         "resolution": Field(Number(integer=True, minimum=16, nullable=True)),
         "config": Field(Object(open=True)),
         "seed": Field(Number(integer=True, minimum=0)),
+        "background": Field(Text(enum=BACKGROUNDS)),
+        "appearance": Field(Text(enum=APPEARANCES)),
     }), required=True),
     "outputs": Field(Object({
         "result": Field(Text(pattern=r"\.npz$")),

@@ -271,10 +271,28 @@ def _check_rules(data: dict, flagged: set[str], problems: list[Problem]) -> None
             if clean(f"frames[{i}].camera") and isinstance(frame, dict) and "camera" in frame:
                 _check_camera(frame["camera"], f"frames[{i}].camera", problems)
         _check_scene_frames(frames, clean, problems)
+        if clean("settings.background") and isinstance(settings, dict):
+            _check_plate(settings.get("background", "auto"), frames, problems)
     if clean("settings.config") and isinstance(settings, dict):
         if clean("settings.preset"):
             name = settings.get("preset", JobSettings.preset)
             _check_config(PRESETS[name], settings.get("config", {}), problems)
+
+
+def _check_plate(background: str, frames: list, problems: list[Problem]) -> None:
+    """settings.background "estimate" needs 3 frames; "clean_plate" one for every frame."""
+    if background == "estimate" and len(frames) < 3:
+        problems.append(("settings.background", "\"estimate\" needs at least 3 frames to take "
+                         f"a per-pixel median over, the job has {len(frames)}; give clean "
+                         "plates or a matte, or track more frames"))
+    if background == "clean_plate":
+        lacking = [i for i, frame in enumerate(frames)
+                   if isinstance(frame, dict) and "clean_plate" not in frame]
+        if lacking:
+            problems.append((f"frames[{lacking[0]}].clean_plate", "settings.background is "
+                             f"\"clean_plate\" but this frame has none ({len(lacking)} "
+                             "frames lack one); give every frame a clean_plate, or set "
+                             "settings.background to \"auto\" or \"estimate\""))
 
 
 def _check_inner_path(text: str, path: str, problems: list[Problem]) -> None:

@@ -43,6 +43,7 @@ def align_first_frame(splats: Splats,            # the asset at rest, torch
                       loss: LossMode,
                       init: RigidPose | None = None,
                       *, centre: torch.Tensor | None = None, background=None,
+                      backdrop: torch.Tensor | None = None,  # [H, W, 3] or None
                       backend: str = "auto", callback: ProgressCallback | None = None,
                       cancel: CancelToken | None = None) -> RigidPose:
     """The rigid pose that best fits the first frame, found from ``init`` (module docstring).
@@ -57,7 +58,7 @@ def align_first_frame(splats: Splats,            # the asset at rest, torch
 
     result = track_rigid_frame(splats, camera, rgb, alpha, alignment_config(config, loss),
                                loss=loss, init=init, centre=centre, background=background,
-                               backend=backend, frame=0,
+                               backend=backend, frame=0, backdrop=backdrop,
                                callback=relay if callback is not None else None, cancel=cancel)
     return result.pose
 

@@ -37,6 +37,7 @@ from ..loss.multires import ResolutionPyramid, level_mass_gain
 from ..loss.schedule import learning_rate_factor
 from ..progress import CancelToken, EtaClock, ProgressCallback, is_cancelled, progress_event
 from ..splats import Splats
+from .plate import Backdrop, Plate
 from .step import (LOSS_MODES, LossMode, VectorAdam, check_target, step_loss,
                    target_image)
 
@@ -122,6 +123,7 @@ def track_rigid_frame(
     background=None,                    # [3] render background (None: black)
     backend: str = "auto",
     frame: int = 0,
+    backdrop: torch.Tensor | None = None,  # [H, W, 3] background image (a plate's), or None
     callback: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     eta: EtaClock | None = None,
@@ -158,6 +160,7 @@ def track_rigid_frame(
             gains[factor] = level_mass_gain(start_splats, camera, factor, backend)
         return gains[factor]
 
+    plate = None if backdrop is None else Plate(Backdrop(backdrop.to(splats.means)))
     eta = eta or EtaClock(config.iterations)
     start, history, losses = time.perf_counter(), [], {}
     steps = 0
@@ -167,7 +170,7 @@ def track_rigid_frame(
         model.set_lr_factor(learning_rate_factor(step, config.iterations, config))
         moved = apply_rigid(splats, model.rotvec(), model.translation(), centre)
         total, losses, phase = step_loss(moved, step, config, loss, pyramid, with_alpha,
-                                          background, backend, level_gain)
+                                          background, backend, level_gain, plate)
         model.optim.zero_grad(set_to_none=True)
         total.backward()
         if (losses.get("resolution", camera.width) < camera.width

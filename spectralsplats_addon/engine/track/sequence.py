@@ -26,6 +26,12 @@ alone (loss="pixel"). The direct and mlp models add
   The checkpoint (every mlp_checkpoint_every steps, and on cancel) holds the network and
   Adam's state, so a resumed run continues the same sequence of steps.
 
+Plates (docs/spectral.md, "Plates"): with ``backdrops`` every frame's render is composited
+over its background image (a clean plate, the clip's estimate) rather than the background
+colour, and with ``appearance`` "clip" or "frame" its colours first go through a gain and
+offset optimised with the motion (engine/track/appearance.py; result.extra holds them). The
+first-frame alignment composites over the first frame's background image too.
+
 A cancelled run returns complete=False: for rigid/direct the frames finished so far, for mlp
 the unlocked frames at the network's current state. Cameras see the splats' own
 (object-local) frame: fold the object's matrix into each camera's viewmat first.
@@ -56,17 +62,21 @@ from ..result import TrackResult
 from ..rig import Rig
 from ..splats import Splats
 from .align import align_first_frame
+from .appearance import Appearance
+from .plate import Backdrop, Plate
 from .step import LOSS_MODES, LossMode, VectorAdam, check_target, step_loss, target_image
 
 Target = tuple[Tensor, Tensor | None]  # (rgb [H, W, 3], alpha [H, W] or None)
 TargetSource = Sequence[Target] | Callable[[int], Target]
+BackdropSource = Callable[[int], "Tensor | np.ndarray | None"]  # scene frame -> [H, W, 3]
 
 
 class _Scene:
     """The fixed inputs of a run: splats, rig tensors, cameras and targets by sequence index."""
 
     def __init__(self, splats: Splats, rig: Rig, cameras, targets: TargetSource,
-                 frames: list[int], config: TrackingConfig):
+                 frames: list[int], config: TrackingConfig,
+                 backdrops: BackdropSource | None = None, appearance: str = "off"):
         self.splats = splats.to_torch(dtype=torch.float32) if not torch.is_tensor(
             splats.means) else splats
         like = self.splats.means
@@ -80,6 +90,34 @@ class _Scene:
             raise ConfigError(f"got {len(targets)} target images for {len(frames)} frames: give "
                               "one (rgb, alpha) per frame, or a function frame -> (rgb, alpha)")
         self._targets, self._cache = targets, {}
+        self._backdrops, self._backdrop_cache = backdrops, {}
+        self.appearance = Appearance(appearance, len(frames), like)
+
+    def backdrop(self, index: int) -> Backdrop | None:
+        """The background image of sequence frame ``index`` (None: the background colour)."""
+        if self._backdrops is None:
+            return None
+        if index not in self._backdrop_cache:
+            image = self._backdrops(self.frames[index])
+            if image is not None:
+                image = Backdrop(torch.as_tensor(image).to(self.splats.means))
+                camera = self.cameras[index]
+                if tuple(image.image.shape[:2]) != (camera.height, camera.width):
+                    raise ConfigError(f"the background of frame {self.frames[index]} is "
+                                      f"{image.image.shape[1]} x {image.image.shape[0]} but "
+                                      f"the camera renders {camera.width} x {camera.height}: "
+                                      "resize it to the tracking size")
+            self._backdrop_cache[index] = image
+        return self._backdrop_cache[index]
+
+    def plate(self, index: int) -> Plate | None:
+        """How frame ``index``'s render is composited (engine/track/plate.py); None: plainly
+        over the background colour."""
+        backdrop = self.backdrop(index)
+        gain, offset = self.appearance.transform(index)
+        if backdrop is None and gain is None:
+            return None
+        return Plate(backdrop, gain, offset)
 
     def target(self, index: int) -> Tensor:
         """[C, H, W] target of sequence frame ``index`` (C = 4 with supervised alpha)."""
@@ -128,9 +166,11 @@ def _frame_psnr(scene: _Scene, model: DeformModel, index: int, background, backe
     """PSNR (dB) of frame ``index``'s RGB render at the model's state against its target."""
     with torch.no_grad():
         rot, trans = model(torch.tensor([index]))
-        out = render(scene.posed(rot[0], trans[0]), scene.cameras[index], background=background,
-                     backend=backend)
-        return psnr(out.rgb.permute(2, 0, 1), scene.target(index)[:3])
+        plate = scene.plate(index)
+        out = render(scene.posed(rot[0], trans[0]), scene.cameras[index],
+                     background=background if plate is None else None, backend=backend)
+        rgb = out.rgb if plate is None else plate.over(out.rgb, out.alpha, 1, background)
+        return psnr(rgb.permute(2, 0, 1), scene.target(index)[:3])
 
 
 def _state_extra(model: DeformModel) -> dict:
@@ -165,7 +205,7 @@ def _result(scene: _Scene, model: DeformModel, count: int, losses: np.ndarray,
     return TrackResult(np.asarray(scene.frames[:count]), rot.cpu().numpy(), trans.cpu().numpy(),
                        model=model.name, object_matrices=matrices, losses=losses[:count],
                        psnr=psnrs[:count], complete=complete,
-                       extra={**_state_extra(model), **extra})
+                       extra={**_state_extra(model), **scene.appearance.extra(count), **extra})
 
 
 def _load_checkpoint(path, model: DeformModel, frames: list[int]) -> TrackResult | None:
@@ -204,7 +244,8 @@ def _fit_frame(scene: _Scene, model: DeformModel, index: int, graph, loss: LossM
     cancelled)."""
     config = scene.config
     model.start_frame(index)
-    optim = VectorAdam(model.param_groups(config))
+    scene.appearance.start_frame(index)
+    optim = VectorAdam(model.param_groups(config) + scene.appearance.param_groups(config))
     base = [g["lr"] for g in optim.param_groups]
     target, camera = scene.target(index), scene.cameras[index]
     pyramid = ResolutionPyramid(target, camera, config.multiresolution_min_side,
@@ -231,9 +272,13 @@ def _fit_frame(scene: _Scene, model: DeformModel, index: int, graph, loss: LossM
         moved = scene.posed(rot[-1], trans[-1])
         total, losses, phase = step_loss(moved, step, config, loss, pyramid,
                                                target.shape[0] == 4, background, backend,
-                                               level_gain)
+                                               level_gain, scene.plate(index))
         reg, reg_values = _regularisers(model, rot, trans, trans[-1:], graph, config)
         total = total + reg
+        colour_change = scene.appearance.regulariser(index, config)
+        if colour_change is not None:
+            total = total + colour_change
+            reg_values["appearance"] = float(colour_change.detach())
         losses = {**losses, **reg_values, "total": float(total.detach())}
         optim.zero_grad(set_to_none=True)
         total.backward()
@@ -242,6 +287,7 @@ def _fit_frame(scene: _Scene, model: DeformModel, index: int, graph, loss: LossM
         left = eta.step()
         if callback is not None:
             callback(progress_event(index, step, config.iterations, phase, losses, left))
+    scene.appearance.record(index)
     return losses, False
 
 
@@ -256,6 +302,7 @@ def _track_sequential(scene: _Scene, model: DeformModel, graph, loss, background
         if saved is not None:
             done = saved.num_frames
             losses[:done], psnrs[:done] = saved.losses, saved.psnr
+            scene.appearance.restore(saved.extra, done)
     eta = EtaClock(scene.config.iterations * (count - done))
     for index in range(done, count):
         last, cancelled = _fit_frame(scene, model, index, graph, loss, background, backend,
@@ -304,8 +351,9 @@ def _track_joint(scene: _Scene, model: DeformModel, graph, loss, background, bac
     config, count = scene.config, len(scene.frames)
     total_steps = config.iterations * count
     joint = config.replace(iterations=total_steps)   # one schedule over the whole run
-    params = list(model.parameters())
-    optim = torch.optim.Adam(model.param_groups(config), foreach=False)
+    params = list(model.parameters()) + scene.appearance.parameters()
+    optim = torch.optim.Adam(model.param_groups(config) + scene.appearance.param_groups(config),
+                             foreach=False)
     base = [g["lr"] for g in optim.param_groups]
     losses = np.full(count, np.nan, dtype=np.float32)
     psnrs = np.full(count, np.nan, dtype=np.float32)
@@ -314,6 +362,7 @@ def _track_joint(scene: _Scene, model: DeformModel, graph, loss, background, bac
         saved = _load_checkpoint(checkpoint, model, scene.frames)
         if saved is not None:
             _load_adam(optim, params, saved.extra)
+            scene.appearance.load_state(saved.extra)
             first = int(saved.extra.get("mlp_step", 0))
             losses[:saved.num_frames] = saved.losses
     pyramids, gains = {}, {}
@@ -337,7 +386,8 @@ def _track_joint(scene: _Scene, model: DeformModel, graph, loss, background, bac
     def partial(step: int, complete: bool) -> TrackResult:
         n = count if complete else unlocked_frames(step, total_steps, count,
                                                    config.mlp_unlock_fraction)
-        extra = {**_adam_extra(optim, params), "mlp_step": np.asarray(step, dtype=np.int64)}
+        extra = {**_adam_extra(optim, params), **scene.appearance.state(),
+                 "mlp_step": np.asarray(step, dtype=np.int64)}
         return _result(scene, model, n, losses, psnrs, complete, extra)
 
     eta = EtaClock(total_steps - first)
@@ -356,7 +406,8 @@ def _track_joint(scene: _Scene, model: DeformModel, graph, loss, background, bac
         for j, index in enumerate(batch.tolist()):
             part, values, phase = step_loss(
                 scene.posed(rot[j], trans[j]), step, joint, loss, pyramid(index),
-                scene.target(index).shape[0] == 4, background, backend, gain_of(index))
+                scene.target(index).shape[0] == 4, background, backend, gain_of(index),
+                scene.plate(index))
             image_total = image_total + part / batch.numel()
         window_rot, window_trans = model(torch.arange(n)) if n > 1 else (rot, trans)
         reg, reg_values = _regularisers(model, window_rot, window_trans, trans, graph, config)
@@ -374,6 +425,7 @@ def _track_joint(scene: _Scene, model: DeformModel, graph, loss, background, bac
                 and step + 1 < total_steps:
             partial(step + 1, False).save(checkpoint)
     for index in range(count):
+        scene.appearance.record(index)
         psnrs[index] = _frame_psnr(scene, model, index, background, backend)
     result = partial(total_steps, True)
     if checkpoint is not None:
@@ -400,6 +452,9 @@ def track_sequence(
     seed: int = 0,
     background=None,                    # [3] render background (None: black)
     backend: str = "auto",
+    backdrops: BackdropSource | None = None,  # scene frame -> background image [H, W, 3]
+                                        # (a clean plate, the clip's estimate) or None
+    appearance: str = "off",            # "off" | "clip" | "frame" (engine/track/appearance.py)
 ) -> TrackResult:
     """The control-point motion of every frame (module docstring).
 
@@ -416,10 +471,12 @@ def track_sequence(
     if loss not in LOSS_MODES:
         raise ConfigError(f"unknown tracking loss {loss!r}; choose 'spectral' (the annealed "
                           "spectral moments, then spatial) or 'pixel' (spatial only)")
-    scene = _Scene(splats, rig, cameras, targets, frames, config)
+    scene = _Scene(splats, rig, cameras, targets, frames, config, backdrops, appearance)
     if config.align_first_frame and model != "rigid":
+        first = scene.backdrop(0)
         init = align_first_frame(scene.splats, scene.cameras[0], scene.target(0), config, loss,
                                  init, background=background, backend=backend,
+                                 backdrop=None if first is None else first.image,
                                  callback=callback, cancel=cancel)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -437,4 +494,4 @@ def track_sequence(
                         checkpoint, resume, seed)
 
 
-__all__ = ["Target", "TargetSource", "unlocked_frames", "track_sequence"]
+__all__ = ["Target", "TargetSource", "BackdropSource", "unlocked_frames", "track_sequence"]

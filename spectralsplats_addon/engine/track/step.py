@@ -19,6 +19,7 @@ from ..loss.spectral import spectral_loss
 from ..render.api import render
 from ..splats import Splats
 from ..vocabulary import LOSSES
+from .plate import Plate
 
 LossMode = Literal["spectral", "pixel"]
 LOSS_MODES: tuple[str, ...] = LOSSES
@@ -90,18 +91,23 @@ def _stack(rgb: torch.Tensor, alpha: torch.Tensor, with_alpha: bool) -> torch.Te
 
 
 def _rendered_image(splats: Splats, camera: Camera, with_alpha: bool, background,
-                    backend: str) -> torch.Tensor:
-    out = render(splats, camera, background=background, backend=backend)
-    return _stack(out.rgb, out.alpha, with_alpha)
+                    backend: str, plate: Plate | None = None) -> torch.Tensor:
+    if plate is None:
+        out = render(splats, camera, background=background, backend=backend)
+        return _stack(out.rgb, out.alpha, with_alpha)
+    out = render(splats, camera, backend=backend)
+    return _stack(plate.over(out.rgb, out.alpha, 1, background), out.alpha, with_alpha)
 
 
 def step_loss(moved: Splats, step: int, config: TrackingConfig, loss: LossMode,
                pyramid: ResolutionPyramid, with_alpha: bool, background, backend: str,
-               level_gain) -> tuple[torch.Tensor, dict, str]:
+               level_gain, plate: Plate | None = None) -> tuple[torch.Tensor, dict, str]:
     """(total loss, losses by name as floats, phase name) of one step; level_gain(factor)
-    gives the mass gain of a reduced level (engine/loss/multires.level_mass_gain)."""
+    gives the mass gain of a reduced level (engine/loss/multires.level_mass_gain). With a
+    ``plate``, the render is composited over its background image through its colour
+    transform (engine/track/plate.py) before either loss sees it."""
     if loss == "pixel":
-        image = _rendered_image(moved, pyramid.camera, with_alpha, background, backend)
+        image = _rendered_image(moved, pyramid.camera, with_alpha, background, backend, plate)
         total = spatial_loss(image, pyramid.target, config.spatial_loss, config.dssim_weight)
         value = float(total.detach())
         return total, {"total": value, "spatial": value}, "spatial"
@@ -109,14 +115,17 @@ def step_loss(moved: Splats, step: int, config: TrackingConfig, loss: LossMode,
     if phase.name == "spectral":
         factor = pyramid.factor(phase.alpha)
         target, cam = pyramid.at_factor(factor)
-        rgb, alpha = render_level(moved, cam, factor, background, backend)
-        rgb, alpha = apply_mass_gain(rgb, alpha, level_gain(factor), background)
+        under = background if plate is None else None
+        rgb, alpha = render_level(moved, cam, factor, under, backend)
+        rgb, alpha = apply_mass_gain(rgb, alpha, level_gain(factor), under)
+        if plate is not None:
+            rgb = plate.over(rgb, alpha, factor, background)
         image = _stack(rgb, alpha, with_alpha)
         total = spectral_loss(image, target, phase.band_weights, config.dc_weight)
         value = float(total.detach())
         return total, {"total": value, "spectral": value, "alpha": phase.alpha,
                        "resolution": cam.width}, phase.name
-    image = _rendered_image(moved, pyramid.camera, with_alpha, background, backend)
+    image = _rendered_image(moved, pyramid.camera, with_alpha, background, backend, plate)
     spatial = spatial_loss(image, pyramid.target, config.spatial_loss, config.dssim_weight)
     total = phase.spatial_weight * spatial
     losses = {"spatial": float(spatial.detach())}

@@ -12,8 +12,14 @@ The glue between the job format (engine/job) and the sequence tracker (engine/tr
 - each frame's camera is its BlenderCamera through ``camera_from_blender``, with the object's
   matrix folded in (the tracker works in object-local coordinates: viewmat @ matrix_world),
   scaled to the tracking size;
+- the plate is compared as ``choose_plate`` says (worker/plate_inputs.py): over the frames'
+  background colour, their clean plates, or the background estimated from the clip, with the
+  render's colour transform on or off; a "plate" event reports the choice (and the estimate's
+  reliability, and a warning where neither a matte nor a background was given);
 - targets are read lazily, frame by frame: colour (+ the matte's alpha), resized to the
-  tracking size, composited over the frame's background;
+  tracking size, composited over the frame's background colour when that is what the render
+  goes over (else left as they are: the render is composited over the clean plate or the
+  estimate instead);
 - ``track_sequence`` runs with checkpoint = the result path, so a partial result is on disk
   after every frame, and ``resume`` continues a partial one (complete=False).
 
@@ -40,14 +46,18 @@ from ..progress import CancelToken, is_cancelled
 from ..result import ResultError, TrackResult
 from ..track.align import ALIGN_PHASE
 from ..video import composite_alpha, fit_size, luminance, open_frames, scale_camera
+from ..video.background import (BackgroundEstimate, estimate_background, swallowed,
+                                visible_share)
 from ..video.frame import FrameImage
 from ..vocabulary import DEVICES, EventKind
+from .plate_inputs import PlateChoice, choose_plate, fall_back_to_raw
 
 EventCallback = Callable[[dict], None]
 
 PROGRESS_EVERY_ITERATIONS = 10  # a progress event at least this often (in steps) ...
 PROGRESS_EVERY_SECONDS = 0.5    # ... and at least this often in time, whichever comes first
 ASPECT_TOLERANCE = 0.01         # footage and camera aspect ratios may differ by this much
+ESTIMATE_FRAMES = 48            # frames a background estimate reads, at most
 
 
 def resolve_device(requested: str = "auto") -> str:
@@ -77,15 +87,48 @@ class JobFootage:
     """The targets of a job, read on demand: ``footage(scene_frame) -> (rgb [H, W, 3],
     alpha [H, W] or None)``, float32, at the tracking ``size`` = (W, H): the first frame's
     ``source_size`` with its longest side ``resolution`` (``tracking_size``); rgb composited
-    over the frame's background. Movies stay open between reads (one decoder per file);
-    images are read when needed."""
+    over the frame's background colour while ``over_colour`` (else as it is). Movies stay
+    open between reads (one decoder per file); images are read when needed."""
 
     def __init__(self, loaded: LoadedJob, resolution: int | None):
         self.loaded = loaded
         self.frames = {frame.scene_frame: frame for frame in loaded.job.frames}
         self._movies: dict[str, object] = {}
-        self.source_size = self.read_plain(loaded.job.frames[0].source).size
+        first = self.read_plain(loaded.job.frames[0].source)
+        self.source_size, self.has_alpha = first.size, first.alpha is not None
         self.size = tracking_size(self.source_size, resolution)
+        self.over_colour = True
+        self.estimate: BackgroundEstimate | None = None
+        self.visible = 0.0  # the share of pixels where frames differ from the estimate
+
+    def clean_plate(self, scene_frame: int) -> np.ndarray:  # [H, W, 3] at the tracking size
+        """The frame's clean plate, at the tracking size; VideoError when its size is not
+        the footage's."""
+        frame = self.frames[int(scene_frame)]
+        image = self.read_plain(frame.clean_plate)
+        if image.size != self.source_size:
+            raise VideoError(self.path(frame.clean_plate), f"the clean plate is {image.size[0]}"
+                             f" x {image.size[1]} but the footage is {self.source_size[0]} x "
+                             f"{self.source_size[1]}", "give a clean plate of the footage's size")
+        return image.resized(*self.size).rgb
+
+    def estimate_background(self, most: int = ESTIMATE_FRAMES) -> BackgroundEstimate:
+        """The clip's background (engine/video/background.py) from at most ``most`` of the
+        job's frames, evenly spread, at the tracking size."""
+        frames = list(self.loaded.job.frames)
+        picks = np.unique(np.linspace(0, len(frames) - 1, min(most, len(frames))).round()
+                          .astype(int))
+        stack = np.stack([self.read_plain(frames[i].source).resized(*self.size).rgb
+                          for i in picks])
+        self.estimate = estimate_background(stack)
+        self.visible = visible_share(stack, self.estimate.image)
+        return self.estimate
+
+    def backdrop(self, scene_frame: int) -> np.ndarray:  # [H, W, 3]
+        """What the render of ``scene_frame`` goes over: the estimate, else its clean plate."""
+        if self.estimate is not None:
+            return self.estimate.image
+        return self.clean_plate(scene_frame)
 
     def path(self, source: JobSource) -> str:
         return str(resolve(self.loaded.folder, source.path))
@@ -125,8 +168,8 @@ class JobFootage:
     def __call__(self, scene_frame: int) -> tuple[np.ndarray, np.ndarray | None]:
         frame = self.frames[int(scene_frame)]
         image = self.read(frame)
-        if image.alpha is None:
-            return image.rgb, None
+        if image.alpha is None or not self.over_colour:
+            return image.rgb, image.alpha
         return composite_alpha(image.rgb, image.alpha, frame.background), image.alpha
 
     def close(self) -> None:
@@ -221,6 +264,58 @@ class EventMapper:
             self.frame_finished(self.current, result)
 
 
+def prepare_plate(footage: JobFootage, job, footprint: Callable[[], float]
+                  ) -> tuple[PlateChoice, dict]:
+    """The plate choice for ``job`` with ``footage`` set up for it (the estimate made where
+    one is used) -> (choice, the "plate" event's fields). footprint(): the share of the image
+    the asset covers at its start pose, asked for only when an estimate is made: an "auto"
+    estimate that is unreliable, or that shows less than half of the object (it stayed in
+    place, so the median kept it), falls back to the raw plate."""
+    choice = choose_plate(job, footage.has_alpha)
+    estimate = None
+    if choice.background == "estimate":
+        estimate = footage.estimate_background()
+        covered = footprint()
+        hidden = swallowed(footage.visible, covered)
+        if hidden:
+            why = (f"the frames differ from the estimate on {footage.visible:.1%} of the "
+                   f"image but the asset covers {covered:.1%}: the object stays in place, so "
+                   "the median keeps it")
+        if job.settings.background == "auto" and (hidden or not estimate.reliable):
+            choice = fall_back_to_raw(choice, why if hidden else estimate.describe())
+            footage.estimate = None
+        elif hidden:
+            choice = replace(choice, warning=" ".join(
+                filter(None, [choice.warning, f"The estimate may hold the object: {why}."])))
+    footage.over_colour = choice.background == "colour"
+    fields = choice.to_event()
+    if estimate is not None:
+        fields.update(reliability=round(estimate.reliability, 4),
+                      coverage=round(estimate.coverage, 4), estimate=estimate.describe())
+        if not estimate.reliable and choice.background == "estimate":
+            fields["warning"] = " ".join(filter(None, [fields["warning"], estimate.describe()]))
+    return choice, fields
+
+
+def start_footprint(splats, camera: Camera) -> float:
+    """The share of the image the asset's render covers (alpha > 0.5) at rest."""
+    import torch
+
+    from ..render.api import render
+
+    with torch.no_grad():
+        return float((render(splats, camera).alpha > 0.5).float().mean())
+
+
+def appearance_summary(result: TrackResult) -> dict | None:
+    """The colour transform of the last tracked frame: {"mode", "gain" [3], "offset" [3]}."""
+    if "appearance.gain" not in result.extra or result.num_frames == 0:
+        return None
+    return {"mode": str(result.extra["appearance.mode"]),
+            "gain": [round(float(v), 4) for v in result.extra["appearance.gain"][-1]],
+            "offset": [round(float(v), 4) for v in result.extra["appearance.offset"][-1]]}
+
+
 def _number(value) -> float | None:
     """A float for JSON; None for NaN or Inf (JSON has neither)."""
     value = float(value)
@@ -284,12 +379,17 @@ def _run_loaded(loaded: LoadedJob, device: str, result_path: Path,
         if is_cancelled(cancel):  # stopped while starting: skip the tracker's set-up
             return _stopped_before_tracking(loaded, result_path, done, mapper, started_at)
         splats = loaded.splats.to_torch(device=device, dtype=torch.float32)
+        choice, plate_fields = prepare_plate(footage, loaded.job,
+                                             lambda: start_footprint(splats, cameras[0]))
+        mapper.emit(EventKind.PLATE, **plate_fields)
         background = torch.tensor(loaded.job.frames[0].background, dtype=torch.float32,
                                   device=device)
         result = track_sequence(splats, loaded.rig, cameras, footage, frames, settings.model,
                                 config, loss=settings.loss, callback=mapper, cancel=cancel,
                                 checkpoint=result_path, resume=done is not None,
-                                seed=settings.seed, background=background)
+                                seed=settings.seed, background=background,
+                                backdrops=None if choice.background == "colour"
+                                else footage.backdrop, appearance=choice.appearance)
     finally:
         footage.close()
     if result.num_frames > 0 or not result_path.exists():
@@ -297,7 +397,8 @@ def _run_loaded(loaded: LoadedJob, device: str, result_path: Path,
     mapper.finish(result)
     mapper.emit(EventKind.FINISHED, result=str(result_path), complete=bool(result.complete),
                 frames_done=result.num_frames,
-                seconds=round(time.perf_counter() - started_at, 3))
+                seconds=round(time.perf_counter() - started_at, 3),
+                appearance=appearance_summary(result))
     return result
 
 
@@ -320,4 +421,4 @@ def _stopped_before_tracking(loaded: LoadedJob, result_path: Path, done: int | N
 
 
 __all__ = ["run_job", "resolve_device", "tracking_size", "job_cameras", "JobFootage",
-           "EventMapper", "partial_result_frames"]
+           "EventMapper", "partial_result_frames", "prepare_plate", "appearance_summary"]
