@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import bpy
 
-from . import (bake_operator, import_operator, panel, preferences, preview_operator,
-               refine_operator, rig_operator, track_operator, track_settings)
+from . import (bake_operator, farm_operators, import_operator, panel, preferences,
+               preview_operator, refine_operator, rig_operator, track_operator, track_settings)
 
 _modules = (preferences, track_settings, import_operator, rig_operator, bake_operator,
-            track_operator, refine_operator, preview_operator, panel)
+            track_operator, refine_operator, preview_operator, farm_operators, panel)
 
 
 def register() -> None:

@@ -13,7 +13,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ("track", "preview", "render", "example", "eval")
+SUBCOMMANDS = ("track", "preview", "render", "example", "eval", "batch")
 REQUIRED = ("HELP", "add_arguments", "run")
 EXIT_USAGE = 2
 

@@ -17,7 +17,8 @@ CLASS_NAMES = ("SPECTRALSPLATS_OT_import_ply", "SPECTRALSPLATS_OT_rig", "SPECTRA
                "SPECTRALSPLATS_OT_check_inputs", "SPECTRALSPLATS_PT_main",
                "SpectralSplatsTrackSettings", "SPECTRALSPLATS_OT_track",
                "SPECTRALSPLATS_OT_track_cancel", "SPECTRALSPLATS_OT_lock_frame",
-               "SPECTRALSPLATS_OT_refine", "SPECTRALSPLATS_OT_preview_fit")
+               "SPECTRALSPLATS_OT_refine", "SPECTRALSPLATS_OT_preview_fit",
+               "SPECTRALSPLATS_OT_export_shots", "SPECTRALSPLATS_OT_import_results")
 
 
 def our_classes():
@@ -50,8 +51,9 @@ def test_register_unregister_twice_leaves_nothing_behind(unregistered):
         spectralsplats_addon.register()
         assert sorted(cls.__name__ for cls in our_classes()) == sorted(CLASS_NAMES)
         assert all(cls.is_registered for cls in our_classes())
-        assert len(our_menu_funcs()) == 3
-        assert {"import_ply", "rig", "bake", "track", "track_cancel"} <= set(
+        assert len(our_menu_funcs()) == 4
+        assert {"import_ply", "rig", "bake", "track", "track_cancel", "export_shots",
+                "import_results"} <= set(
             dir(bpy.ops.spectralsplats))
         spectralsplats_addon.unregister()
         assert not any(cls.is_registered for cls in our_classes()), "a class left registered"

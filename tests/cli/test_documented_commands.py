@@ -95,6 +95,10 @@ RUN = {
     CLIP_TIMING: "test_the_model_timing_snippet",
     HEADLESS + " --out tracked.blend": "test_headless_tracking_with_the_bpy_module",
     HEADLESS + " --preset fast --out tracked.blend": "test_headless_tracking_with_the_bpy_module",
+    "spectralsplats batch shots/ --local-cpus 3":
+        "tests/farm/test_ray_batch.py::test_three_shots_at_once_one_killed_and_retried_one_invalid",
+    "spectralsplats batch shots/sh010 list.txt":
+        "tests/farm/test_shots.py::test_bad_shot_paths_exit_2_before_anything_runs",
 }
 
 SLOW = "runs for minutes (a benchmark or an experiment) and rewrites its page of docs/"
@@ -129,8 +133,17 @@ NOT_RUN = {
                                          "docs/figures/review-*.png",
                                          "tests/blender/test_review.py and test_track_modal.py "
                                          "(Preview Fit, the PSNR keys and markers)"),
-    "spectralsplats track | preview | render | example | eval": ("a list of the commands",
-                                                                  None),
+    "spectralsplats track | preview | render | example | eval | batch": ("a list of the "
+                                                                     "commands", None),
+    "spectralsplats batch": ("the command's name in a sentence", None),
+    "spectralsplats batch shot_list.txt --address auto --retries 3":
+        ("needs a running Ray cluster, which the test machine lacks", HELP),
+    "spectralsplats batch <Output>/shots.txt":
+        ("<Output> is the Track panel's Output folder", "spectralsplats batch shots/ "
+         "--local-cpus 3 (tests/farm); tests/blender/test_farm_operators.py writes shots.txt"),
+    'pip install -e ".[farm]"': ("installs from the package index (network)", None),
+    "python scripts/openjd_local_probe.py --openjd OPENJD":
+        ("needs openjd-cli, which is no dependency of the project (a design probe)", HELP),
     "spectralsplats track": ("the command's name in a sentence", None),
     "spectralsplats COMMAND --help": ("COMMAND is each command", "spectralsplats track --help, "
                                       "render --help, example --help, eval --help"),
