@@ -73,24 +73,25 @@ def import_results(context, shot_list: Path) -> tuple[list[str], list[str]]:
         name = job.meta.get("object")
         obj = bpy.data.objects.get(name) if name else None
         path = folder / job.outputs.result
+        shot = f"{name} ({folder.name})" if name else str(folder)  # one folder per range
         if obj is None:
-            skipped.append(f"{folder.name}: its object {name!r} is not in this file")
+            skipped.append(f"{shot}: its object is not in this file")
         elif not path.is_file():
-            skipped.append(f"{folder.name}: no result yet")
+            skipped.append(f"{shot}: no result yet")
         else:
             try:
                 result = TrackResult.load(path)
             except ResultError as error:
-                skipped.append(f"{folder.name}: {error}")
+                skipped.append(f"{shot}: {error}")
                 continue
             if not result.complete:
-                skipped.append(f"{folder.name}: partial ({result.num_frames} of "
+                skipped.append(f"{shot}: partial ({result.num_frames} of "
                                f"{len(job.frames)} frames); run the batch again to finish it")
                 continue
             try:
                 bake_result(obj, result)
             except BakeError as error:
-                skipped.append(f"{folder.name}: {error}")
+                skipped.append(f"{shot}: {error}")
                 continue
             baked.append(obj.name)
     return baked, skipped

@@ -27,7 +27,8 @@ def test_export_shots_then_import_the_finished_results(addon, tmp_path, capfd):
 
     assert bpy.ops.spectralsplats.export_shots() == {"FINISHED"}
     out = tmp_path / "out"
-    assert (out / "shots.txt").read_text() == f"{shot.obj.name}\n{second.name}\n"
+    run = f"frames_{shot.frames[0]}-{shot.frames[-1]}"  # each tracked range has its folder
+    assert (out / "shots.txt").read_text() == f"{shot.obj.name}/{run}\n{second.name}/{run}\n"
     first_folder, second_folder = read_shot_list(out / "shots.txt")
     for folder, obj in ((first_folder, shot.obj), (second_folder, second)):
         job = read_job(folder)
@@ -42,7 +43,7 @@ def test_export_shots_then_import_the_finished_results(addon, tmp_path, capfd):
     capfd.readouterr()
     assert bpy.ops.spectralsplats.import_results() == {"FINISHED"}
     said = capfd.readouterr()
-    assert f"{second.name}: no result yet" in said.out + said.err
+    assert f"{second.name} ({run}): no result yet" in said.out + said.err
     assert f"Baked 1 of 2 shot(s): {shot.obj.name}" in said.out + said.err
     fcurves = fcurves_of(find_rig(shot.obj), "unused")
     assert len(fcurves) == CONTROL_POINTS * 7
