@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import VideoError
+from ..video.image_file import MAX_FOOTAGE_SIDE, image_header
 from .model import JobSource
 from .validate import Problem
 
-MAX_FOOTAGE_SIDE = 8192  # pixels, either side of a footage or matte frame
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,6 @@ def check_footage(folder: Path, frames: list, clean, problems: list[Problem]
 def _header(path: str, kind: str, where: str, uses: int, problems: list[Problem]
             ) -> Header | None:
     from ..video import open_frames
-    from ..video.image_file import image_header
 
     used_by = f" ({uses} frames use it)" if uses > 1 and kind == "movie" else ""
     if not Path(path).is_file():

@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import VideoError
 
 CONVERT = "convert it to 8- or 16-bit PNG or TIFF"
+MAX_FOOTAGE_SIDE = 8192  # pixels, either side of a footage or matte frame
 
 
 def read_image(path: Path):  # -> rgb [H, W, 3] float32, alpha [H, W] float32 or None
@@ -58,7 +59,8 @@ def open_image(path: Path):
         return Image.open(path)
     except Image.DecompressionBombError as exc:
         raise VideoError(path, f"its header claims too many pixels ({exc})",
-                         "give footage of at most 8192 x 8192 pixels") from None
+                         f"give footage of at most {MAX_FOOTAGE_SIDE} x {MAX_FOOTAGE_SIDE} "
+                         "pixels") from None
     except UnidentifiedImageError:
         raise VideoError(path, "Pillow cannot read it as an image (damaged, or a format it "
                                f"does not support, such as {path.suffix or 'this one'})",
