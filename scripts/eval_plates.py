@@ -98,6 +98,9 @@ def main(argv=None) -> int:
                         help="e.g. locked:same locked:changed panning:changed")
     parser.add_argument("--knowledge", nargs="+", choices=KNOWLEDGE)
     parser.add_argument("--directions", type=int, help="no-overlap starts per clip")
+    parser.add_argument("--photo", metavar="NAME",
+                        help="another photograph of matplotlib's sample data, held out from "
+                             "tuning (default grace_hopper.jpg)")
     parser.add_argument("--append", action="store_true",
                         help="add to the records already in --out")
     parser.add_argument("--report", action="store_true",
@@ -108,7 +111,7 @@ def main(argv=None) -> int:
     run = PlateRun.quick() if args.quick else PlateRun()
     changes = {"assets": tuple(args.assets or ()), "knowledge": tuple(args.knowledge or ()),
                "conditions": tuple(tuple(c.split(":")) for c in args.conditions or ()),
-               "directions": args.directions}
+               "directions": args.directions, "photo": args.photo}
     run = dataclasses.replace(run, **{k: v for k, v in changes.items() if v})
     out = Path(args.out)
     if args.report:

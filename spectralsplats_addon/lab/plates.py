@@ -69,12 +69,15 @@ NO_OVERLAP_RADIUS = 1.2      # footprints
 RECOVERED = 0.03             # control-point error under 3 % of the size: recovered
 
 
-def photograph() -> np.ndarray:
-    """grace_hopper.jpg from matplotlib's sample data: [H, W, 3] float32 in [0, 1]."""
+PHOTOGRAPH = "grace_hopper.jpg"  # the tuned-on photograph; others (--photo) are held out
+
+
+def photograph(name: str = PHOTOGRAPH) -> np.ndarray:
+    """A photograph from matplotlib's sample data: [H, W, 3] float32 in [0, 1]."""
     import matplotlib
     from PIL import Image
 
-    path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+    path = Path(matplotlib.get_data_path()) / "sample_data" / name
     if not path.is_file():
         raise ConfigError(f"{path}: matplotlib's sample photograph is missing; reinstall "
                           "matplotlib")
@@ -100,6 +103,7 @@ class PlateRun:
     align_iterations: int = 80
     control_points: int = 48
     max_splats: int = 2000
+    photo: str = PHOTOGRAPH
     pan_px: float = 3.0
     seed: int = 0
     backend: str = "auto"
@@ -237,7 +241,7 @@ def score(clip: Clip, result, backend: str) -> dict:
 def run_plates(run: PlateRun, callback: Callable[[dict], None] | None = None) -> list[dict]:
     """Every case of ``run``: one record (dict) per asset, camera, lighting, knowledge, start
     and loss; ``callback(record)`` after each."""
-    photo, records = photograph(), []
+    photo, records = photograph(run.photo), []
     config = run.config()
     for asset in run.assets:
         for camera, lighting in run.conditions:
@@ -325,7 +329,7 @@ def table_rows(records: list[dict]) -> list[dict]:
 
 def auto_choice(records: list[dict], run: PlateRun) -> None:
     """Fill in ``auto`` where records lack it (made before it was recorded), from their clips."""
-    photo, known = photograph(), {}
+    photo, known = photograph(run.photo), {}
     for r in records:
         if "auto" not in r:
             key = (r["asset"], r["camera"], r["lighting"])
